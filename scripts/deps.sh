@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what the harness needs on a Debian bookworm x86_64 machine, and fetch
+# the packages the system apt sources must never carry (sid's linux-source, the
+# arm64 busybox) through a private apt state under the cache directory.
+# Idempotent: a second run only checks.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+HOST_PKGS=(build-essential gcc-aarch64-linux-gnu libc6-dev-arm64-cross bc flex bison
+	   libssl-dev libelf-dev rsync cpio kmod sparse dkms xz-utils zstd
+	   python3 ninja-build meson pkg-config libglib2.0-dev libpixman-1-dev
+	   libfdt-dev zlib1g-dev dwarves file perl)
+
+need=()
+for p in "${HOST_PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+done
+if ((${#need[@]})); then
+	log "apt: installing ${need[*]}"
+	apt_system_update_once
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Stock QEMU 10.0.x (bookworm-backports) for the classic tests; the project's
+# patched build (vmm/qemu) serves the table-mode and nesting tests.
+if ! qemu-system-aarch64 --version 2>/dev/null | grep -q 'version 10\.'; then
+	log "apt: installing qemu-system-arm from bookworm-backports (private state)"
+	papt bookworm update >/dev/null
+	DEBIAN_FRONTEND=noninteractive papt bookworm install -y -t bookworm-backports \
+		--no-install-recommends qemu-system-arm >/dev/null
+fi
+
+# linux-source-7.x from sid, downloaded only (never installed into the system).
+if ! ls "$CACHE"/src/linux-source-7.*.tar.xz >/dev/null 2>&1; then
+	log "apt: downloading linux-source-$KVER_MAJOR (private sid state)"
+	papt sid update >/dev/null
+	mkdir -p "$CACHE/src"
+	(cd "$CACHE/src" && papt sid download "linux-source-$KVER_MAJOR" >/dev/null)
+	deb=$(ls "$CACHE"/src/linux-source-"$KVER_MAJOR"_*.deb | head -1)
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE/src" --wildcards \
+		--strip-components=3 './usr/src/linux-source-*.tar.xz'
+	rm -f "$deb"
+fi
+
+# arm64 busybox for the test initramfs.
+if [ ! -x "$CACHE/busybox-arm64/bin/busybox" ]; then
+	log "apt: downloading busybox-static:arm64"
+	papt bookworm-arm64 update >/dev/null
+	tmp=$(mktemp -d)
+	(cd "$tmp" && papt bookworm-arm64 download busybox-static:arm64 >/dev/null)
+	mkdir -p "$CACHE/busybox-arm64"
+	dpkg-deb -x "$tmp"/busybox-static_*.deb "$CACHE/busybox-arm64"
+	rm -rf "$tmp"
+fi
+log "deps: ready (cache $CACHE)"
