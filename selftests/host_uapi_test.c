@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * host_uapi_test: the /dev/vfio-nest ioctl surface that needs no device:
+ * version, unknown ioctls, and the size/flags/reserved rules every ioctl
+ * structure follows (include/uapi/linux/iommufd.h conventions).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "host_test.h"
+
+FIXTURE(vfio_nest) {
+	int fd;
+};
+
+FIXTURE_SETUP(vfio_nest)
+{
+	self->fd = open_vfio_nest();
+	if (self->fd < 0)
+		SKIP(return, "/dev/vfio-nest: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(vfio_nest)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(vfio_nest, get_version)
+{
+	struct vfio_nest_version ver = { .size = sizeof(ver) };
+
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_NEST_GET_VERSION, &ver));
+	ASSERT_EQ((__u32)VFIO_NEST_API_VERSION, ver.version);
+	ASSERT_EQ(sizeof(ver), ver.size);
+}
+
+TEST_F(vfio_nest, get_version_flags_reserved)
+{
+	struct vfio_nest_version ver = { .size = sizeof(ver), .flags = 1 };
+
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, VFIO_NEST_GET_VERSION, &ver));
+	ver.flags = 1u << 31;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, VFIO_NEST_GET_VERSION, &ver));
+	ver.flags = 0;
+	ver.__reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_NEST_GET_VERSION, &ver));
+}
+
+TEST_F(vfio_nest, bad_pointer)
+{
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, VFIO_NEST_GET_VERSION, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, VFIO_NEST_GET_VERSION, 8));
+}
+
+TEST_F(vfio_nest, unknown_ioctl)
+{
+	struct vfio_nest_version ver = { .size = sizeof(ver) };
+
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(VFIO_NEST_TYPE, 0x7f), &ver));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(VFIO_NEST_TYPE, 0xff), &ver));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('x', 0x80), &ver));
+	/* Direction/size bits are not part of our numbers. */
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd,
+				   _IOWR(VFIO_NEST_TYPE, VFIO_NEST_CMD_BASE,
+					 struct vfio_nest_version), &ver));
+}
+
+/*
+ * Every structure is extensible: shorter than its last mandatory field is
+ * EINVAL, longer with a non-zero tail is E2BIG, longer with a zero tail
+ * behaves exactly like the exact size.
+ */
+#define TEST_LENGTH(_struct, _ioctl, _last)                              \
+	{                                                                \
+		size_t min_size = offsetofend(struct _struct, _last);    \
+		struct {                                                 \
+			struct _struct cmd;                              \
+			uint8_t extra;                                   \
+		} cmd = { .cmd = { .size = min_size - 1 },               \
+			  .extra = UINT8_MAX };                          \
+		int old_errno;                                           \
+		int rc;                                                  \
+									 \
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, _ioctl, &cmd));     \
+		cmd.cmd.size = 0;                                        \
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, _ioctl, &cmd));     \
+		cmd.cmd.size = sizeof(struct _struct) + 1;               \
+		EXPECT_ERRNO(E2BIG, ioctl(self->fd, _ioctl, &cmd));      \
+		cmd.cmd.size = sizeof(struct _struct);                   \
+		rc = ioctl(self->fd, _ioctl, &cmd);                      \
+		old_errno = errno;                                       \
+		cmd.cmd.size = sizeof(struct _struct) + 1;               \
+		cmd.extra = 0;                                           \
+		if (rc) {                                                \
+			EXPECT_ERRNO(old_errno,                          \
+				     ioctl(self->fd, _ioctl, &cmd));     \
+		} else {                                                 \
+			ASSERT_EQ(0, ioctl(self->fd, _ioctl, &cmd));     \
+		}                                                        \
+	}
+
+TEST_F(vfio_nest, struct_lengths)
+{
+	TEST_LENGTH(vfio_nest_version, VFIO_NEST_GET_VERSION, __reserved);
+}
+
+TEST(open_many)
+{
+	int fds[16];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		fds[i] = open_vfio_nest();
+		if (fds[i] < 0 && i == 0)
+			SKIP(return, "/dev/vfio-nest: %s", strerror(errno));
+		ASSERT_LE(0, fds[i]);
+	}
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(0, close(fds[i]));
+}
+
+TEST_HARNESS_MAIN
