@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh [PROFILE...]: the project's whole test run (make check).
+# Installs what it needs, builds (or reuses from the cache) the debug test
+# kernel and the patched QEMU, lints, builds the selftests, proves dkms, boots
+# each test VM profile of selftests/run.list (or only PROFILEs) and ends with
+# "N passed, N failed". Exit status is non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+t0=$SECONDS
+passed=0 failed=0 skipped=0
+mkdir -p "$RESULTS"
+summary=$RESULTS/summary.txt
+: >"$summary"
+
+# step NAME CMD...: run a harness step; it counts as one test.
+step() {
+	local name=$1 t=$SECONDS; shift
+	if "$@" >"$RESULTS/step-$name.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "  pass  $name ($((SECONDS - t)) s)" | tee -a "$summary"
+	else
+		failed=$((failed + 1))
+		echo "  FAIL  $name ($((SECONDS - t)) s; log $RESULTS/step-$name.log)" | tee -a "$summary"
+		tail -n 30 "$RESULTS/step-$name.log"
+		return 1
+	fi
+}
+
+finish() {
+	echo "check: $((SECONDS - t0)) s wall; results in $RESULTS"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	((failed == 0))
+	exit
+}
+
+step deps bash "$TOP/scripts/deps.sh" || finish
+step kernel bash "$TOP/scripts/kernel.sh" debug || finish
+kdir=$(bash "$TOP/scripts/kernel.sh" debug)
+log "check: kernel $(cat "$kdir/include/config/kernel.release") ($kdir, built in $(cat "$kdir/build-seconds") s)"
+if [ -f "$TOP/vmm/qemu/build.sh" ]; then
+	step qemu bash "$TOP/vmm/qemu/build.sh" || finish
+fi
+step build bash "$TOP/scripts/build.sh" "$kdir" || finish
+step lint bash "$TOP/scripts/lint.sh" "$kdir"
+step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
+NO_BUILD=1 bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs.cpio"
+
+if (($#)); then
+	profiles=("$@")
+else
+	mapfile -t profiles < <(awk '!/^#/ && NF { if (!seen[$1]++) print $1 }' "$TOP/selftests/run.list")
+fi
+for p in "${profiles[@]}"; do
+	NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$p" | tee "$RESULTS/vm-$p.txt"
+	if [ -s "$RESULTS/$p/counts" ]; then
+		read -r vp vf vs <"$RESULTS/$p/counts"
+	else
+		vp=0 vf=1 vs=0
+	fi
+	passed=$((passed + vp)) failed=$((failed + vf)) skipped=$((skipped + vs))
+	tail -1 "$RESULTS/vm-$p.txt" >>"$summary"
+done
+finish

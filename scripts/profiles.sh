@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+# Test VM profiles (sourced by vm.sh). profile_NAME sets:
+#   QEMU      the qemu-system-aarch64 binary (stock Debian or the patched build)
+#   QEMU_ARGS machine and device arguments (kernel, initrd, console added by vm.sh)
+#   MEM       guest memory
+# Every profile is TCG on -cpu max; device order is fixed so PCI addresses are
+# stable, but tests find devices by vendor/device ID, never by address.
+
+stock_qemu() { command -v qemu-system-aarch64 || die "stock qemu-system-aarch64 missing: run scripts/deps.sh"; }
+patched_qemu() {
+	[ -x "$TOP/vmm/qemu/build.sh" ] || [ -f "$TOP/vmm/qemu/build.sh" ] ||
+		die "vmm/qemu/build.sh missing: the patched QEMU is needed for this profile"
+	bash "$TOP/vmm/qemu/build.sh" | tail -1
+}
+
+# A virtio-blk disk with a known pattern, for DMA data checks behind the IOMMU.
+test_disk() {
+	local img=$RUN_DIR/disk.img
+	[ -e "$img" ] || python3 -c "
+import sys
+blk = bytes((i * 7 + 3) & 0xff for i in range(4096))
+with open(sys.argv[1], 'wb') as f:
+    for n in range(4096):
+        f.write(n.to_bytes(4, 'little') + blk[4:])
+" "$img"
+	echo "$img"
+}
+
+profile_smmuv3() {
+	QEMU=$(stock_qemu)
+	MEM=1G
+	QEMU_ARGS=(-M virt,iommu=smmuv3,gic-version=3 -device edu)
+}
+
+profile_smmuv3_nest() {
+	QEMU=$(patched_qemu)
+	MEM=1G
+	QEMU_ARGS=(-M virt,iommu=smmuv3,gic-version=3 -device edu)
+}
+
+profile_viommu() {
+	QEMU=$(stock_qemu)
+	MEM=1G
+	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
+		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
+		   -device virtio-blk-pci,drive=disk0)
+}
+
+profile_viommu_pgt() {
+	QEMU=$(patched_qemu)
+	MEM=1G
+	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
+		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
+		   -device virtio-blk-pci,drive=disk0)
+}

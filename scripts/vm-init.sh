@@ -1,0 +1,56 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test VM: run /tests.list (PROGRAM [ARGS] per line), stream each
+# program's output to the console, then, with the console quiet, dump every
+# output, kmemleak's report and the kernel log between markers that
+# scripts/parse-console.py reads.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+set -o pipefail
+
+echo "### BOOTED $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
+leak=/sys/kernel/debug/kmemleak
+[ -w $leak ] && echo clear > $leak
+
+timeout_s=$(sed -n 's/.*nest.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
+: "${timeout_s:=600}"
+n=0
+while read -r prog args; do
+	[ -n "$prog" ] || continue
+	n=$((n + 1))
+	echo "### RUN $n $prog $args"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	( cd /selftests && timeout -s KILL "$timeout_s" ./"$prog" $args ) 2>&1 | tee /tmp/out.$n
+	rc=$?
+	echo "$prog $rc $start $(cut -d' ' -f1 /proc/uptime)" > /tmp/rc.$n
+done < /tests.list
+
+if [ -w $leak ]; then
+	# kmemleak ignores objects younger than 5 s; scan twice to drop transient ones.
+	sleep 6
+	echo scan > $leak
+	echo scan > $leak
+fi
+dmesg -n 1
+for i in $(seq 1 $n); do
+	read -r prog rc start end < /tmp/rc.$i
+	echo "### BEGIN $prog"
+	cat /tmp/out.$i
+	echo "### END $prog rc=$rc start=$start end=$end"
+done
+if [ -r $leak ]; then
+	echo "### BEGIN kmemleak"
+	cat $leak
+	echo "### END kmemleak"
+fi
+echo "### BEGIN dmesg"
+dmesg
+echo "### END dmesg"
+echo "### DONE uptime $(cut -d' ' -f1 /proc/uptime)"
+sync
+poweroff -f
