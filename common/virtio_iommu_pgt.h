@@ -45,14 +45,14 @@
 #define VIRTIO_IOMMU_PGTF_ARM_LPAE		1
 
 /* Granule bits of virtio_iommu_probe_pgtf.granules: the page size itself */
-#define VIRTIO_IOMMU_PGTF_GRANULE_4K		(1U << 12)
-#define VIRTIO_IOMMU_PGTF_GRANULE_16K		(1U << 14)
-#define VIRTIO_IOMMU_PGTF_GRANULE_64K		(1U << 16)
+#define VIRTIO_IOMMU_PGTF_GRANULE_4K		0x1000U
+#define VIRTIO_IOMMU_PGTF_GRANULE_16K		0x4000U
+#define VIRTIO_IOMMU_PGTF_GRANULE_64K		0x10000U
 
 /* virtio_iommu_probe_pgtf.flags */
-#define VIRTIO_IOMMU_PGTF_F_HW_ACCESS		(1U << 0)
-#define VIRTIO_IOMMU_PGTF_F_HW_DIRTY		(1U << 1)
-#define VIRTIO_IOMMU_PGTF_F_RANGE_INVAL		(1U << 2)
+#define VIRTIO_IOMMU_PGTF_F_HW_ACCESS		0x1U
+#define VIRTIO_IOMMU_PGTF_F_HW_DIRTY		0x2U
+#define VIRTIO_IOMMU_PGTF_F_RANGE_INVAL		0x4U
 
 /**
  * struct virtio_iommu_pgt_head - request head (layout of virtio_iommu_req_head)
@@ -157,8 +157,8 @@ struct virtio_iommu_req_attach_table {
 #define VIRTIO_IOMMU_INVAL_S_VA			2
 
 /* virtio_iommu_req_invalidate.flags */
-#define VIRTIO_IOMMU_INVAL_F_LEAF		(1U << 0)
-#define VIRTIO_IOMMU_INVAL_F_CONFIG		(1U << 1)
+#define VIRTIO_IOMMU_INVAL_F_LEAF		0x1U
+#define VIRTIO_IOMMU_INVAL_F_CONFIG		0x2U
 
 /**
  * struct virtio_iommu_req_invalidate - drop cached translations of a
