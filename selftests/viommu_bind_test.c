@@ -16,7 +16,7 @@
 /* Find the virtio device with ID 23; fills its sysfs name. */
 static int find_viommu(char *name, size_t len)
 {
-	char path[256], id[32];
+	char path[300], id[32];
 	struct dirent *de;
 	DIR *d = opendir("/sys/bus/virtio/devices");
 	int ret = -1;
@@ -43,7 +43,7 @@ static int find_viommu(char *name, size_t len)
  */
 TEST(modalias_loads_our_driver_only)
 {
-	char name[64], path[256], alias[128], cmd[256];
+	char name[256], path[300], alias[128], cmd[256];
 
 	ASSERT_EQ(0, find_viommu(name, sizeof(name)));
 	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/modalias", name);
@@ -56,7 +56,7 @@ TEST(modalias_loads_our_driver_only)
 
 TEST(driver_bound_to_virtio_iommu)
 {
-	char name[64], path[256], link[256];
+	char name[256], path[300], link[256];
 	ssize_t n;
 
 	ASSERT_EQ(0, find_viommu(name, sizeof(name)));
