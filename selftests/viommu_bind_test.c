@@ -26,8 +26,10 @@ static int find_viommu(char *name, size_t len)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", de->d_name);
-		if (read_line(path, id, sizeof(id)) == 0 && strtol(id, NULL, 0) == VIRTIO_ID_IOMMU) {
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device",
+			 de->d_name);
+		if (read_line(path, id, sizeof(id)) == 0 &&
+		    strtol(id, NULL, 0) == VIRTIO_ID_IOMMU) {
 			snprintf(name, len, "%s", de->d_name);
 			ret = 0;
 			break;
