@@ -7,9 +7,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 step() { log "demo: $*"; }
+mkdir -p "$RESULTS"
 step "checking build dependencies"
-bash "$TOP/scripts/deps.sh" >"$RESULTS.demo-deps.log" 2>&1 || { cat "$RESULTS.demo-deps.log"; exit 1; }
-rm -f "$RESULTS.demo-deps.log"
+bash "$TOP/scripts/deps.sh" >"$RESULTS/demo-deps.log" 2>&1 || { cat "$RESULTS/demo-deps.log"; exit 1; }
 step "test kernel (built once, then cached)"
 kdir=$(bash "$TOP/scripts/kernel.sh" debug)
 step "kernel $(cat "$kdir/include/config/kernel.release") ready; building modules and selftests"
