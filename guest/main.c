@@ -1,65 +1,649 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-iommu driver with page-table sharing.
+ * virtio-iommu driver with page-table sharing: the virtio driver, the IOMMU
+ * core glue (iommu_ops, endpoints, attach) and the module parameters.
+ *
+ * Each paging domain is either classic (MAP/UNMAP requests,
+ * domain_classic.c) or a shared table (io-pgtable-arm, ATTACH_TABLE and
+ * INVALIDATE, domain_table.c). Identity domains use the device's bypass
+ * when BYPASS_CONFIG is offered and an identity-mapped classic domain
+ * otherwise; the blocked domain is an empty domain every blocked endpoint
+ * shares.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/virtio.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
-#include <uapi/linux/virtio_iommu.h>
 
-static int viommu_pgt_probe(struct virtio_device *vdev)
+#include "viommu.h"
+
+bool viommu_force_classic;
+module_param_named(force_classic, viommu_force_classic, bool, 0444);
+MODULE_PARM_DESC(force_classic,
+		 "Never negotiate page-table sharing: MAP/UNMAP domains only");
+
+static LIST_HEAD(viommu_devices);
+static DEFINE_MUTEX(viommu_devices_lock);
+static struct dentry *viommu_debugfs_root;
+
+static struct viommu_dev *viommu_get_by_fwnode(struct fwnode_handle *fwnode)
 {
-	u64 pgsize_mask, in_start, in_end;
+	struct viommu_dev *viommu, *found = NULL;
 
-	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1))
-		return -ENODEV;
-
-	virtio_cread_le(vdev, struct virtio_iommu_config, page_size_mask,
-			&pgsize_mask);
-	if (!pgsize_mask) {
-		dev_err(&vdev->dev, "device reports an empty page size mask\n");
-		return -EINVAL;
+	mutex_lock(&viommu_devices_lock);
+	list_for_each_entry(viommu, &viommu_devices, list) {
+		if (dev_fwnode(viommu->dev->parent) == fwnode) {
+			found = viommu;
+			break;
+		}
 	}
-	in_start = 0;
-	in_end = -1ULL;
-	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_INPUT_RANGE,
-				struct virtio_iommu_config, input_range.start,
-				&in_start);
-	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_INPUT_RANGE,
-				struct virtio_iommu_config, input_range.end,
-				&in_end);
-	dev_info(&vdev->dev, "page sizes %#llx, input range %#llx-%#llx\n",
-		 pgsize_mask, in_start, in_end);
+	mutex_unlock(&viommu_devices_lock);
+	return found;
+}
+
+/* Send one ATTACH-like request for every ID of the endpoint. */
+static int viommu_send_attach(struct viommu_endpoint *vdev, u32 domain_id,
+			      u32 flags)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(vdev->dev);
+	struct virtio_iommu_req_attach req;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < fwspec->num_ids; i++) {
+		req = (struct virtio_iommu_req_attach) {
+			.head.type	= VIRTIO_IOMMU_T_ATTACH,
+			.domain		= cpu_to_le32(domain_id),
+			.endpoint	= cpu_to_le32(fwspec->ids[i]),
+			.flags		= cpu_to_le32(flags),
+		};
+		ret = viommu_send_req_sync(vdev->viommu, &req, sizeof(req));
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
-static void viommu_pgt_remove(struct virtio_device *vdev)
+/*
+ * The device detached the endpoint from its previous domain when it attached
+ * it to the new one (and destroyed that domain if it was its last endpoint).
+ * Mirror that. Called under the group mutex, which serialises attaches of
+ * one endpoint.
+ */
+static void viommu_leave_domain(struct viommu_endpoint *vdev)
 {
+	struct viommu_domain *old = vdev->vdomain;
+	unsigned long flags;
+
+	if (!old)
+		return;
+	spin_lock_irqsave(&old->lock, flags);
+	old->nr_endpoints--;
+	spin_unlock_irqrestore(&old->lock, flags);
+	vdev->vdomain = NULL;
+}
+
+int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	unsigned long flags;
+	int ret;
+
+	if (vdomain->viommu != vdev->viommu)
+		return -EINVAL;
+	if (vdev->vdomain == vdomain)
+		return 0;
+
+	if (vdomain->table)
+		ret = viommu_table_attach(vdomain, vdev);
+	else
+		ret = viommu_send_attach(vdev, vdomain->id, 0);
+	if (ret)
+		return ret;
+
+	viommu_leave_domain(vdev);
+
+	/*
+	 * A classic domain without endpoints does not exist in the device:
+	 * its mappings are sent now. map_pages holds the same lock, so a
+	 * mapping is either replayed here or sent by map_pages, never both.
+	 */
+	spin_lock_irqsave(&vdomain->lock, flags);
+	if (!vdomain->table && !vdomain->nr_endpoints)
+		ret = viommu_classic_replay(vdomain);
+	vdomain->nr_endpoints++;
+	spin_unlock_irqrestore(&vdomain->lock, flags);
+	if (!vdomain->table)
+		ret = viommu_sync_req(vdomain->viommu) ?: ret;
+	vdev->vdomain = vdomain;
+	return ret;
+}
+
+static int viommu_attach_identity(struct iommu_domain *domain,
+				  struct device *dev, struct iommu_domain *old)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	int ret;
+
+	ret = viommu_send_attach(vdev, vdev->viommu->identity_domain_id,
+				 VIRTIO_IOMMU_ATTACH_F_BYPASS);
+	if (ret)
+		return ret;
+	viommu_leave_domain(vdev);
+	return 0;
+}
+
+/* Only handed out when the device offers BYPASS_CONFIG. */
+static struct iommu_domain viommu_identity_domain = {
+	.type = IOMMU_DOMAIN_IDENTITY,
+	.ops = &(const struct iommu_domain_ops) {
+		.attach_dev = viommu_attach_identity,
+	},
+};
+
+/*
+ * Blocking: attach to a domain that never gets a mapping. Unlike DETACH, this
+ * does not depend on the device's bypass setting for unattached endpoints.
+ */
+static int viommu_attach_blocked(struct iommu_domain *domain,
+				 struct device *dev, struct iommu_domain *old)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	int ret;
+
+	ret = viommu_send_attach(vdev, vdev->viommu->blocked_domain_id, 0);
+	if (ret)
+		return ret;
+	viommu_leave_domain(vdev);
+	return 0;
+}
+
+static struct iommu_domain viommu_blocked_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &(const struct iommu_domain_ops) {
+		.attach_dev = viommu_attach_blocked,
+	},
+};
+
+static struct viommu_domain *viommu_domain_alloc(struct viommu_dev *viommu)
+{
+	struct viommu_domain *vdomain;
+	int id;
+
+	vdomain = kzalloc(sizeof(*vdomain), GFP_KERNEL);
+	if (!vdomain)
+		return ERR_PTR(-ENOMEM);
+
+	id = ida_alloc_range(&viommu->domain_ids, viommu->first_domain,
+			     viommu->last_domain, GFP_KERNEL);
+	if (id < 0) {
+		kfree(vdomain);
+		return ERR_PTR(id);
+	}
+
+	spin_lock_init(&vdomain->lock);
+	vdomain->id = id;
+	vdomain->viommu = viommu;
+	vdomain->map_flags = viommu->map_flags;
+	vdomain->domain.geometry = viommu->geometry;
+	return vdomain;
+}
+
+static struct iommu_domain *viommu_domain_alloc_paging(struct device *dev)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	struct viommu_dev *viommu = vdev->viommu;
+	struct viommu_domain *vdomain;
+	int ret = -ENODEV;
+
+	vdomain = viommu_domain_alloc(viommu);
+	if (IS_ERR(vdomain))
+		return ERR_CAST(vdomain);
+
+	if (viommu->table_mode) {
+		ret = viommu_table_init(vdomain, vdev);
+		if (ret)
+			dev_info_once(dev,
+				      "page-table format unusable (%d), using MAP/UNMAP\n",
+				      ret);
+	}
+	if (ret) {
+		if (1UL << __ffs(viommu->pgsize_bitmap) > PAGE_SIZE) {
+			dev_err(dev, "device granule %#lx exceeds PAGE_SIZE\n",
+				1UL << __ffs(viommu->pgsize_bitmap));
+			ida_free(&viommu->domain_ids, vdomain->id);
+			kfree(vdomain);
+			return ERR_PTR(-ENODEV);
+		}
+		viommu_classic_init(vdomain);
+	}
+	return &vdomain->domain;
+}
+
+static struct iommu_domain *viommu_domain_alloc_identity(struct device *dev)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	struct viommu_domain *vdomain;
+	int ret;
+
+	if (vdev->viommu->bypass_config)
+		return &viommu_identity_domain;
+
+	/* No bypass: a classic domain that maps everything 1:1 */
+	vdomain = viommu_domain_alloc(vdev->viommu);
+	if (IS_ERR(vdomain))
+		return ERR_CAST(vdomain);
+	viommu_classic_init(vdomain);
+	ret = viommu_classic_map_identity(vdev, vdomain);
+	if (ret) {
+		vdomain->domain.ops->free(&vdomain->domain);
+		return ERR_PTR(ret);
+	}
+	return &vdomain->domain;
+}
+
+static struct iommu_device *viommu_probe_device(struct device *dev)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct viommu_endpoint *vdev;
+	struct viommu_dev *viommu;
+	unsigned int i;
+	int ret;
+
+	viommu = viommu_get_by_fwnode(fwspec->iommu_fwnode);
+	if (!viommu)
+		return ERR_PTR(-ENODEV);
+
+	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
+	if (!vdev)
+		return ERR_PTR(-ENOMEM);
+	vdev->dev = dev;
+	vdev->viommu = viommu;
+	INIT_LIST_HEAD(&vdev->resv_regions);
+	dev_iommu_priv_set(dev, vdev);
+
+	if (viommu->probe_size) {
+		ret = viommu_probe_endpoint(viommu, vdev);
+		if (ret)
+			goto err_free;
+	}
+
+	for (i = 0; i < fwspec->num_ids; i++) {
+		ret = xa_insert_irq(&viommu->endpoints, fwspec->ids[i], vdev,
+				    GFP_KERNEL);
+		if (ret)
+			goto err_erase;
+	}
+	return &viommu->iommu;
+
+err_erase:
+	while (i--)
+		xa_erase_irq(&viommu->endpoints, fwspec->ids[i]);
+err_free:
+	iommu_put_resv_regions(dev, &vdev->resv_regions);
+	dev_iommu_priv_set(dev, NULL);
+	kfree(vdev);
+	return ERR_PTR(ret);
+}
+
+/* The core attached the release (blocked) domain before calling this. */
+static void viommu_release_device(struct device *dev)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	unsigned int i;
+
+	for (i = 0; i < fwspec->num_ids; i++)
+		xa_erase_irq(&vdev->viommu->endpoints, fwspec->ids[i]);
+	viommu_leave_domain(vdev);
+	iommu_put_resv_regions(dev, &vdev->resv_regions);
+	kfree(vdev);
+}
+
+static struct iommu_group *viommu_device_group(struct device *dev)
+{
+	if (dev_is_pci(dev))
+		return pci_device_group(dev);
+	return generic_device_group(dev);
+}
+
+static int viommu_of_xlate(struct device *dev,
+			   const struct of_phandle_args *args)
+{
+	return iommu_fwspec_add_ids(dev, args->args, 1);
+}
+
+static bool viommu_capable(struct device *dev, enum iommu_cap cap)
+{
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_DEFERRED_FLUSH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const struct iommu_ops viommu_ops = {
+	.capable		= viommu_capable,
+	.domain_alloc_identity	= viommu_domain_alloc_identity,
+	.domain_alloc_paging	= viommu_domain_alloc_paging,
+	.probe_device		= viommu_probe_device,
+	.release_device		= viommu_release_device,
+	.device_group		= viommu_device_group,
+	.get_resv_regions	= viommu_get_resv_regions,
+	.of_xlate		= viommu_of_xlate,
+	.blocked_domain		= &viommu_blocked_domain,
+	.release_domain		= &viommu_blocked_domain,
+	.owner			= THIS_MODULE,
+	/* Only used for domains the driver did not allocate: none */
+	.default_domain_ops	= &viommu_classic_ops,
+};
+
+/* debugfs: statistics and the invalidation test knob */
+
+static int viommu_stats_show(struct seq_file *s, void *unused)
+{
+	struct viommu_dev *viommu = s->private;
+	struct viommu_stats *st = &viommu->stats;
+
+	seq_printf(s, "mode: %s\n", viommu->table_mode ? "table" : "classic");
+	seq_printf(s, "requests: %lld\n", atomic64_read(&st->requests));
+	seq_printf(s, "syncs: %lld\n", atomic64_read(&st->syncs));
+	seq_printf(s, "maps: %lld\n", atomic64_read(&st->maps));
+	seq_printf(s, "unmaps: %lld\n", atomic64_read(&st->unmaps));
+	seq_printf(s, "invalidations: %lld\n",
+		   atomic64_read(&st->invalidations));
+	seq_printf(s, "faults: %lld\n", atomic64_read(&st->faults));
+	seq_printf(s, "bad_responses: %lld\n",
+		   atomic64_read(&st->bad_responses));
+	seq_printf(s, "last_fault: endpoint %u reason %u address %#llx\n",
+		   READ_ONCE(viommu->last_fault_endpoint),
+		   READ_ONCE(viommu->last_fault_reason),
+		   READ_ONCE(viommu->last_fault_addr));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(viommu_stats);
+
+static int viommu_skip_get(void *data, u64 *val)
+{
+	struct viommu_dev *viommu = data;
+
+	*val = READ_ONCE(viommu->skip_invalidations);
+	return 0;
+}
+
+/* N > 0: drop the next N invalidations. 0: send the dropped ones now. */
+static int viommu_skip_set(void *data, u64 val)
+{
+	struct viommu_dev *viommu = data;
+	unsigned long flags;
+
+	if (val > VIOMMU_MAX_SKIPPED)
+		return -EINVAL;
+	if (!val) {
+		viommu_replay_skipped(viommu);
+		return 0;
+	}
+	spin_lock_irqsave(&viommu->skip_lock, flags);
+	viommu->skip_invalidations = val;
+	spin_unlock_irqrestore(&viommu->skip_lock, flags);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(viommu_skip_fops, viommu_skip_get, viommu_skip_set,
+			 "%llu\n");
+
+static void viommu_debugfs_init(struct viommu_dev *viommu)
+{
+	viommu->debugfs = debugfs_create_dir(dev_name(viommu->dev),
+					     viommu_debugfs_root);
+	debugfs_create_file("stats", 0444, viommu->debugfs, viommu,
+			    &viommu_stats_fops);
+	debugfs_create_file_unsafe("skip_invalidations", 0600,
+				   viommu->debugfs, viommu, &viommu_skip_fops);
+}
+
+/* virtio driver */
+
+static int viommu_read_config(struct viommu_dev *viommu)
+{
+	struct virtio_device *vdev = viommu->vdev;
+	u64 input_start = 0, input_end = U64_MAX;
+	unsigned int reserved_ids;
+
+	virtio_cread_le(vdev, struct virtio_iommu_config, page_size_mask,
+			&viommu->pgsize_bitmap);
+	if (!viommu->pgsize_bitmap) {
+		dev_err(viommu->dev, "empty page size mask\n");
+		return -EINVAL;
+	}
+
+	viommu->first_domain = 0;
+	viommu->last_domain = U32_MAX;
+	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_INPUT_RANGE,
+				struct virtio_iommu_config, input_range.start,
+				&input_start);
+	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_INPUT_RANGE,
+				struct virtio_iommu_config, input_range.end,
+				&input_end);
+	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_DOMAIN_RANGE,
+				struct virtio_iommu_config, domain_range.start,
+				&viommu->first_domain);
+	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_DOMAIN_RANGE,
+				struct virtio_iommu_config, domain_range.end,
+				&viommu->last_domain);
+	virtio_cread_le_feature(vdev, VIRTIO_IOMMU_F_PROBE,
+				struct virtio_iommu_config, probe_size,
+				&viommu->probe_size);
+
+	if (input_end <= input_start) {
+		dev_err(viommu->dev, "empty input range\n");
+		return -EINVAL;
+	}
+	viommu->geometry = (struct iommu_domain_geometry) {
+		.aperture_start	= input_start,
+		.aperture_end	= input_end,
+		.force_aperture	= true,
+	};
+
+	viommu->map_flags = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+	if (virtio_has_feature(vdev, VIRTIO_IOMMU_F_MMIO))
+		viommu->map_flags |= VIRTIO_IOMMU_MAP_F_MMIO;
+
+	viommu->bypass_config = virtio_has_feature(vdev,
+						   VIRTIO_IOMMU_F_BYPASS_CONFIG);
+	viommu->table_mode = virtio_has_feature(vdev,
+						VIRTIO_IOMMU_F_ATTACH_TABLE);
+
+	/* The shared blocked domain, the bypass domain, and one to use */
+	reserved_ids = viommu->bypass_config ? 2 : 1;
+	if (viommu->last_domain < viommu->first_domain ||
+	    viommu->last_domain - viommu->first_domain < reserved_ids) {
+		dev_err(viommu->dev, "domain range %u-%u too small\n",
+			viommu->first_domain, viommu->last_domain);
+		return -EINVAL;
+	}
+	viommu->blocked_domain_id = viommu->first_domain++;
+	if (viommu->bypass_config)
+		viommu->identity_domain_id = viommu->first_domain++;
+	return 0;
+}
+
+static int viommu_validate(struct virtio_device *vdev)
+{
+	if (viommu_force_classic)
+		__virtio_clear_bit(vdev, VIRTIO_IOMMU_F_ATTACH_TABLE);
+	return 0;
+}
+
+static void viommu_free_requests(struct viommu_dev *viommu)
+{
+	void *req;
+
+	while ((req = virtqueue_detach_unused_buf(viommu->vqs[VIOMMU_REQUEST_VQ])))
+		kfree(req);
+}
+
+static int viommu_probe(struct virtio_device *vdev)
+{
+	struct device *dev = &vdev->dev;
+	struct viommu_dev *viommu;
+	int ret;
+
+	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1) ||
+	    !virtio_has_feature(vdev, VIRTIO_IOMMU_F_MAP_UNMAP))
+		return -ENODEV;
+
+	viommu = devm_kzalloc(dev, sizeof(*viommu), GFP_KERNEL);
+	if (!viommu)
+		return -ENOMEM;
+
+	viommu->dev = dev;
+	viommu->vdev = vdev;
+	spin_lock_init(&viommu->request_lock);
+	spin_lock_init(&viommu->skip_lock);
+	INIT_LIST_HEAD(&viommu->requests);
+	ida_init(&viommu->domain_ids);
+	ida_init(&viommu->asids);
+	xa_init_flags(&viommu->endpoints, XA_FLAGS_LOCK_IRQ);
+	/* A faulting device repeats itself: log 10 faults per 5 seconds */
+	ratelimit_state_init(&viommu->fault_rs, 5 * HZ, 10);
+	vdev->priv = viommu;
+
+	ret = viommu_read_config(viommu);
+	if (ret)
+		return ret;
+
+	ret = viommu_init_vqs(viommu);
+	if (ret)
+		return ret;
+
+	virtio_device_ready(vdev);
+
+	ret = viommu_fill_evtq(viommu);
+	if (ret)
+		goto err_reset;
+
+	ret = iommu_device_sysfs_add(&viommu->iommu, dev, NULL, "%s",
+				     virtio_bus_name(vdev));
+	if (ret)
+		goto err_reset;
+
+	viommu_debugfs_init(viommu);
+
+	mutex_lock(&viommu_devices_lock);
+	list_add_tail(&viommu->list, &viommu_devices);
+	mutex_unlock(&viommu_devices_lock);
+
+	/* Probes the endpoints that were waiting for us (deferred probe). */
+	ret = iommu_device_register(&viommu->iommu, &viommu_ops, dev->parent);
+	if (ret)
+		goto err_unlist;
+
+	dev_info(dev, "%s mode, input range %#llx-%#llx, page sizes %#llx, domains %u-%u%s\n",
+		 viommu->table_mode ? "table" : "classic",
+		 viommu->geometry.aperture_start,
+		 viommu->geometry.aperture_end, viommu->pgsize_bitmap,
+		 viommu->first_domain, viommu->last_domain,
+		 viommu->bypass_config ? ", bypass config" : "");
+	return 0;
+
+err_unlist:
+	mutex_lock(&viommu_devices_lock);
+	list_del(&viommu->list);
+	mutex_unlock(&viommu_devices_lock);
+	debugfs_remove_recursive(viommu->debugfs);
+	iommu_device_sysfs_remove(&viommu->iommu);
+err_reset:
+	virtio_reset_device(vdev);
+	viommu_free_requests(viommu);
+	vdev->config->del_vqs(vdev);
+	return ret;
+}
+
+static void viommu_remove(struct virtio_device *vdev)
+{
+	struct viommu_dev *viommu = vdev->priv;
+
+	/*
+	 * Only reached when the transport goes away (bind attributes are
+	 * suppressed and every endpoint pins the module): endpoints are
+	 * released, and parked in the blocked domain, before the reset.
+	 */
+	iommu_device_sysfs_remove(&viommu->iommu);
+	iommu_device_unregister(&viommu->iommu);
+
+	mutex_lock(&viommu_devices_lock);
+	list_del(&viommu->list);
+	mutex_unlock(&viommu_devices_lock);
+	debugfs_remove_recursive(viommu->debugfs);
+
+	virtio_reset_device(vdev);
+	viommu_free_requests(viommu);
+	vdev->config->del_vqs(vdev);
+	ida_destroy(&viommu->domain_ids);
+	ida_destroy(&viommu->asids);
+	xa_destroy(&viommu->endpoints);
 	dev_info(&vdev->dev, "removed\n");
 }
 
-static const unsigned int viommu_pgt_features[] = {
+static void viommu_config_changed(struct virtio_device *vdev)
+{
+	dev_warn(&vdev->dev, "config changed, ignored\n");
+}
+
+static const unsigned int viommu_features[] = {
 	VIRTIO_IOMMU_F_INPUT_RANGE,
+	VIRTIO_IOMMU_F_DOMAIN_RANGE,
+	VIRTIO_IOMMU_F_MAP_UNMAP,
+	VIRTIO_IOMMU_F_PROBE,
+	VIRTIO_IOMMU_F_MMIO,
+	VIRTIO_IOMMU_F_BYPASS_CONFIG,
+	VIRTIO_IOMMU_F_ATTACH_TABLE,
 };
 
-static const struct virtio_device_id viommu_pgt_id_table[] = {
+static const struct virtio_device_id viommu_id_table[] = {
 	{ VIRTIO_ID_IOMMU, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
-MODULE_DEVICE_TABLE(virtio, viommu_pgt_id_table);
+MODULE_DEVICE_TABLE(virtio, viommu_id_table);
 
-static struct virtio_driver viommu_pgt_driver = {
-	.driver.name = KBUILD_MODNAME,
-	.id_table = viommu_pgt_id_table,
-	.feature_table = viommu_pgt_features,
-	.feature_table_size = ARRAY_SIZE(viommu_pgt_features),
-	.probe = viommu_pgt_probe,
-	.remove = viommu_pgt_remove,
+static struct virtio_driver viommu_driver = {
+	.driver.name		= KBUILD_MODNAME,
+	/* Unbinding under live DMA would free domains in use */
+	.driver.suppress_bind_attrs = true,
+	.id_table		= viommu_id_table,
+	.feature_table		= viommu_features,
+	.feature_table_size	= ARRAY_SIZE(viommu_features),
+	.validate		= viommu_validate,
+	.probe			= viommu_probe,
+	.remove			= viommu_remove,
+	.config_changed		= viommu_config_changed,
 };
-module_virtio_driver(viommu_pgt_driver);
+
+static int __init viommu_init(void)
+{
+	int ret;
+
+	viommu_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	ret = register_virtio_driver(&viommu_driver);
+	if (ret)
+		debugfs_remove_recursive(viommu_debugfs_root);
+	return ret;
+}
+module_init(viommu_init);
+
+static void __exit viommu_exit(void)
+{
+	unregister_virtio_driver(&viommu_driver);
+	debugfs_remove_recursive(viommu_debugfs_root);
+}
+module_exit(viommu_exit);
 
 MODULE_DESCRIPTION("virtio-iommu driver with Arm LPAE page-table sharing");
 MODULE_LICENSE("GPL");

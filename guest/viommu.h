@@ -22,6 +22,7 @@
 #include <uapi/linux/virtio_iommu.h>
 
 #include "compat.h"
+#include "../common/arm_lpae_cfg.h"
 #include "../common/virtio_iommu_pgt.h"
 
 #define VIOMMU_REQUEST_VQ	0
@@ -185,6 +186,8 @@ extern const struct iommu_domain_ops viommu_table_ops;
 int viommu_probe_endpoint(struct viommu_dev *viommu,
 			  struct viommu_endpoint *vdev);
 void viommu_get_resv_regions(struct device *dev, struct list_head *head);
+int viommu_parse_pgt_property(struct viommu_endpoint *vdev, u16 type,
+			      const void *prop, size_t len);
 
 /* main.c */
 int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev);
