@@ -16,6 +16,7 @@ patched_qemu() {
 # A virtio-blk disk with a known pattern, for DMA data checks behind the IOMMU.
 test_disk() {
 	local img=$RUN_DIR/disk.img
+	mkdir -p "$RUN_DIR"
 	[ -e "$img" ] || python3 -c "
 import sys
 blk = bytes((i * 7 + 3) & 0xff for i in range(4096))
