@@ -37,6 +37,7 @@ finish() {
 }
 
 step deps bash "$TOP/scripts/deps.sh" || finish
+step harness bash "$TOP/scripts/harness-selftest.sh"
 step kernel bash "$TOP/scripts/kernel.sh" debug || finish
 kdir=$(bash "$TOP/scripts/kernel.sh" debug)
 log "check: kernel $(cat "$kdir/include/config/kernel.release") ($kdir, built in $(cat "$kdir/build-seconds") s)"
