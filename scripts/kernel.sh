@@ -13,7 +13,7 @@ flavour=${1:-debug}
 frags=("$TOP/scripts/kconfig/test.config")
 case $flavour in
 debug) frags+=("$TOP/scripts/kconfig/debug.config") ;;
-base) ;;
+base) frags+=("$TOP/scripts/kconfig/base.config") ;;
 *) die "unknown kernel flavour '$flavour' (debug or base)" ;;
 esac
 
@@ -39,13 +39,14 @@ make -s -C "$src" O="$out" "${arch[@]}" olddefconfig >/dev/null
 
 # Every fragment line must survive olddefconfig: a dropped dependency would
 # otherwise silently test a different kernel than the one described.
+# A later fragment overrides an earlier one, as in merge_config.sh.
 missing=0
 while IFS= read -r line; do
 	case $line in
 	CONFIG_*=n) sym=${line%%=*}; grep -q "^$sym=" "$out/.config" && { log "kernel: $sym still set"; missing=1; } ;;
 	CONFIG_*) grep -qxF "$line" "$out/.config" || { log "kernel: fragment line not in .config: $line"; missing=1; } ;;
 	esac
-done < <(cat "${frags[@]}")
+done < <(cat "${frags[@]}" | grep '^CONFIG_' | awk -F= '{ last[$1] = $0; order[$1] = NR } END { for (s in last) print last[s] }')
 ((missing == 0)) || die "kernel config does not match the fragment"
 
 make -C "$src" O="$out" "${arch[@]}" -j"$(($(nproc) + 1))" Image modules >"$out/build.log" 2>&1 ||
