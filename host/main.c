@@ -1,81 +1,773 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfio-nest: /dev/vfio-nest, nested translation for VFIO devices.
+ *
+ * This file is the uAPI: the misc device, one struct vn_ctx per open file,
+ * argument checking and the ioctl table. iommufd_glue.c creates and drives
+ * the iommufd objects; fmt_*.c knows page-table and IOMMU formats.
+ *
+ * Locking: ctx->lock serialises everything one file does (ioctls, read,
+ * poll, release); vn_devices_lock protects the module-wide list that keeps
+ * a device attached through one file at most. Order: ctx->lock, then
+ * vn_devices_lock; nothing takes them the other way round.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "../common/vfio_nest.h"
+#include "nest.h"
 
-static long vfio_nest_get_version(void __user *uarg)
+static LIST_HEAD(vn_devices);		/* every struct vn_dev, by all_node */
+static DEFINE_MUTEX(vn_devices_lock);
+
+struct vn_dev_entry {
+	struct list_head node;
+	struct file *device_file;
+};
+
+static const struct vn_fmt_ops *const vn_formats[] = {
+	&vn_fmt_arm_lpae,
+};
+
+static const char *const vn_field_names[] = {
+	[VFIO_NEST_FIELD_NONE] = "-",
+	[VFIO_NEST_FIELD_FLAGS] = "flags",
+	[VFIO_NEST_FIELD_RESERVED] = "__reserved",
+	[VFIO_NEST_FIELD_DEVICE_FD] = "device_fd",
+	[VFIO_NEST_FIELD_IOMMUFD] = "iommufd",
+	[VFIO_NEST_FIELD_DEV_ID] = "dev_id",
+	[VFIO_NEST_FIELD_S2_PT_ID] = "s2_pt_id",
+	[VFIO_NEST_FIELD_HOST_IPA] = "host_ipa",
+	[VFIO_NEST_FIELD_IPA_SIZE] = "ipa_size",
+	[VFIO_NEST_FIELD_FORMAT] = "format",
+	[VFIO_NEST_FIELD_ASID] = "asid",
+	[VFIO_NEST_FIELD_TCR] = "tcr",
+	[VFIO_NEST_FIELD_TCR_T0SZ] = "tcr.T0SZ",
+	[VFIO_NEST_FIELD_TCR_T1SZ] = "tcr.T1SZ",
+	[VFIO_NEST_FIELD_TCR_TG0] = "tcr.TG0",
+	[VFIO_NEST_FIELD_TCR_TG1] = "tcr.TG1",
+	[VFIO_NEST_FIELD_TCR_SH0] = "tcr.SH0",
+	[VFIO_NEST_FIELD_TCR_SH1] = "tcr.SH1",
+	[VFIO_NEST_FIELD_TCR_EPD] = "tcr.EPD0/EPD1",
+	[VFIO_NEST_FIELD_TCR_IPS] = "tcr.IPS",
+	[VFIO_NEST_FIELD_TCR_HA] = "tcr.HA",
+	[VFIO_NEST_FIELD_TCR_HD] = "tcr.HD",
+	[VFIO_NEST_FIELD_TCR_AS] = "tcr.AS",
+	[VFIO_NEST_FIELD_TTBR0] = "ttbr0",
+	[VFIO_NEST_FIELD_TTBR1] = "ttbr1",
+	[VFIO_NEST_FIELD_MAIR] = "mair",
+	[VFIO_NEST_FIELD_ENTRY_LEN] = "entry_len",
+	[VFIO_NEST_FIELD_ENTRY_NUM] = "entry_num",
+	[VFIO_NEST_FIELD_ENTRY_SCOPE] = "entry.scope",
+	[VFIO_NEST_FIELD_ENTRY_FLAGS] = "entry.flags",
+	[VFIO_NEST_FIELD_ENTRY_ASID] = "entry.asid",
+	[VFIO_NEST_FIELD_ENTRY_GRANULE] = "entry.granule_shift",
+	[VFIO_NEST_FIELD_ENTRY_IOVA] = "entry.iova",
+	[VFIO_NEST_FIELD_ENTRY_NR_PAGES] = "entry.nr_pages",
+	[VFIO_NEST_FIELD_ENTRY_RESERVED] = "entry.__reserved",
+};
+
+/* vn_refuse - log a refused field (rate limited) and pass the errno on. */
+static int vn_refuse(const char *op, u32 field, int err)
 {
-	struct vfio_nest_version ver;
-	u32 usize;
-	int ret;
+	const char *name = field < ARRAY_SIZE(vn_field_names) &&
+			   vn_field_names[field] ? vn_field_names[field] : "?";
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	ret = copy_struct_from_user(&ver, sizeof(ver), uarg, usize);
-	if (ret)
-		return ret;
-	if (ver.flags || ver.__reserved)
-		return -EINVAL;
-	ver.version = VFIO_NEST_API_VERSION;
-	if (copy_to_user(uarg, &ver, min_t(size_t, usize, sizeof(ver))))
-		return -EFAULT;
+	pr_info_ratelimited("%s: %s refused: %d (pid %d)\n", op, name, err,
+			    task_pid_nr(current));
+	return err;
+}
+
+static const struct vn_fmt_ops *vn_find_format(u32 format)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vn_formats); i++)
+		if (vn_formats[i]->format == format)
+			return vn_formats[i];
+	return NULL;
+}
+
+static struct vn_dev *vn_find_dev(struct vn_ctx *ctx, struct file *device_file)
+{
+	struct vn_dev *dev;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node)
+		if (dev->device_file == device_file)
+			return dev;
+	return NULL;
+}
+
+/* vn_lookup_dev - the attached device behind @device_fd in @ctx, or ERR_PTR. */
+static struct vn_dev *vn_lookup_dev(struct vn_ctx *ctx, int device_fd)
+{
+	struct vn_dev *dev;
+	struct file *file;
+
+	file = fget(device_fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	dev = vn_find_dev(ctx, file);
+	fput(file);
+	return dev ?: ERR_PTR(-ENOENT);
+}
+
+/* Claim @device_file module-wide: a device nests through one file only. */
+static int vn_claim_device(struct file *device_file)
+{
+	struct vn_dev_entry *e;
+
+	guard(mutex)(&vn_devices_lock);
+	list_for_each_entry(e, &vn_devices, node)
+		if (e->device_file == device_file)
+			return -EBUSY;
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	e->device_file = device_file;
+	list_add(&e->node, &vn_devices);
 	return 0;
 }
 
-static long vfio_nest_ioctl(struct file *file, unsigned int cmd,
-			    unsigned long arg)
+static void vn_release_device(struct file *device_file)
 {
-	void __user *uarg = (void __user *)arg;
+	struct vn_dev_entry *e;
 
-	switch (cmd) {
-	case VFIO_NEST_GET_VERSION:
-		return vfio_nest_get_version(uarg);
-	default:
-		return -ENOTTY;
+	guard(mutex)(&vn_devices_lock);
+	list_for_each_entry(e, &vn_devices, node) {
+		if (e->device_file == device_file) {
+			list_del(&e->node);
+			kfree(e);
+			return;
+		}
 	}
 }
 
-static const struct file_operations vfio_nest_fops = {
+static void vn_dev_free(struct vn_dev *dev)
+{
+	vn_glue_nest_free(dev);
+	vn_release_device(dev->device_file);
+	list_del(&dev->node);
+	fput(dev->device_file);
+	fput(dev->iommufd_file);
+	mmdrop(dev->mm);
+	kfree(dev);
+}
+
+static long vn_get_version(struct vn_ctx *ctx, void *arg)
+{
+	struct vfio_nest_version *ver = arg;
+
+	if (ver->flags)
+		return -EOPNOTSUPP;
+	if (ver->__reserved)
+		return -EINVAL;
+	ver->version = VFIO_NEST_API_VERSION;
+	return 0;
+}
+
+static long vn_get_info(struct vn_ctx *ctx, void *arg)
+{
+	struct vfio_nest_info *info = arg;
+	const struct vn_fmt_ops *fmt = &vn_fmt_arm_lpae;
+	struct file *iommufd_file;
+	struct vn_hw hw = {};
+	u32 field = 0;
+	int ret;
+
+	if (info->flags)
+		return vn_refuse("get_info", VFIO_NEST_FIELD_FLAGS,
+				 -EOPNOTSUPP);
+	ret = vn_glue_get_files(-1, info->iommufd, NULL, &iommufd_file,
+				&field);
+	if (ret)
+		return vn_refuse("get_info", field, ret);
+
+	guard(mutex)(&ctx->lock);
+	ret = vn_glue_hw_info(ctx, iommufd_file, info->dev_id, &hw);
+	fput(iommufd_file);
+	if (ret)
+		return vn_refuse("get_info", VFIO_NEST_FIELD_DEV_ID, ret);
+
+	fmt->caps_from_hw(&hw);
+	info->out_formats = BIT(fmt->format);
+	info->out_granules = hw.caps.granules;
+	info->out_ias = hw.caps.ias;
+	info->out_oas = hw.caps.oas;
+	info->out_asid_bits = hw.caps.asid_bits;
+	info->out_caps = 0;
+	if (hw.caps.flags & ARM_LPAE_CAP_HA)
+		info->out_caps |= VFIO_NEST_CAP_HW_ACCESS;
+	if (hw.caps.flags & ARM_LPAE_CAP_HD)
+		info->out_caps |= VFIO_NEST_CAP_HW_DIRTY;
+	if (hw.caps.flags & ARM_LPAE_CAP_RIL)
+		info->out_caps |= VFIO_NEST_CAP_RANGE_INV;
+	if (hw.nesting)
+		info->out_caps |= VFIO_NEST_CAP_NESTING;
+	info->out_host_window = PAGE_SIZE;
+	info->out_smmu_idr[0] = hw.idr[0];
+	info->out_smmu_idr[1] = hw.idr[1];
+	info->out_smmu_idr[2] = hw.idr[3];
+	info->out_smmu_idr[3] = hw.idr[5];
+	return 0;
+}
+
+/* Checks of an attach request that need the IOMMU's capabilities. */
+static int vn_check_table(const struct vn_hw *hw, const struct vn_fmt_ops *fmt,
+			  struct vfio_nest_attach_table *at,
+			  const struct vn_table *table)
+{
+	u64 ipa_limit = BIT_ULL(hw->caps.oas);
+	u64 ipa_size = at->ipa_size ?: ipa_limit;
+	u32 field = 0;
+	int ret;
+
+	if (at->ipa_size & ~PAGE_MASK) {
+		at->out_bad_field = VFIO_NEST_FIELD_IPA_SIZE;
+		return -EINVAL;
+	}
+	if (at->ipa_size > ipa_limit) {
+		at->out_bad_field = VFIO_NEST_FIELD_IPA_SIZE;
+		return -ERANGE;
+	}
+	if (at->host_ipa & ~PAGE_MASK) {
+		at->out_bad_field = VFIO_NEST_FIELD_HOST_IPA;
+		return -EINVAL;
+	}
+	if (at->host_ipa >= ipa_size || ipa_size - at->host_ipa < PAGE_SIZE) {
+		at->out_bad_field = VFIO_NEST_FIELD_HOST_IPA;
+		return -ERANGE;
+	}
+	ret = fmt->validate(hw, table, ipa_size, &field);
+	if (ret) {
+		at->out_bad_field = field;
+		return ret;
+	}
+	/* A table root inside the host page would be walked as a table. */
+	if ((at->ttbr0 & PAGE_MASK) == at->host_ipa) {
+		at->out_bad_field = VFIO_NEST_FIELD_TTBR0;
+		return -EINVAL;
+	}
+	if ((at->ttbr1 & PAGE_MASK) == at->host_ipa) {
+		at->out_bad_field = VFIO_NEST_FIELD_TTBR1;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * vn_switch_table - install @table on @dev: CD into the idle slot, a new
+ * nested STE pointing at it, then drop what the SMMU may have cached of the
+ * previous CD and of both ASIDs.
+ */
+static int vn_switch_table(struct vn_dev *dev, const struct vn_table *table)
+{
+	struct vfio_nest_inv_entry inv[2] = {
+		{ .scope = VFIO_NEST_INV_SCOPE_ASID, .asid = table->lpae.asid,
+		  .flags = VFIO_NEST_INV_CONFIG },
+		{ .scope = VFIO_NEST_INV_SCOPE_ASID,
+		  .asid = dev->table.lpae.asid },
+	};
+	struct vn_cmd cmds[2 * VN_MAX_CMDS_PER_ENTRY];
+	unsigned int slot = dev->nested_hwpt_id ? !dev->cd_slot : 0;
+	__le64 cd[VN_CD_BYTES / sizeof(__le64)];
+	__le64 ste[2];
+	u32 field, nr = 0;
+	int i, n, ret;
+
+	dev->fmt->encode_cd(&dev->hw, table, cd);
+	ret = vn_glue_write_cd(dev, slot, cd);
+	if (ret)
+		return ret;
+	dev->fmt->encode_ste(dev->host_ipa + slot * VN_CD_BYTES, ste);
+	ret = vn_glue_install(dev, ste);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < (dev->table.format ? 2 : 1); i++) {
+		n = dev->fmt->invalidate(&dev->hw, table, dev->vsid, &inv[i],
+					 cmds + nr, &field);
+		if (WARN_ON(n < 0))
+			return n;
+		nr += n;
+	}
+	dev->cd_slot = slot;
+	dev->table = *table;
+	return vn_glue_invalidate(dev, cmds, &nr);
+}
+
+static long vn_attach_table(struct vn_ctx *ctx, void *arg)
+{
+	struct vfio_nest_attach_table *at = arg;
+	struct file *device_file, *iommufd_file;
+	const struct vn_fmt_ops *fmt;
+	struct vn_table table;
+	struct vn_dev *dev;
+	bool new_dev = false;
+	u32 field = 0;
+	int ret;
+
+	at->out_bad_field = VFIO_NEST_FIELD_NONE;
+	if (at->flags) {
+		at->out_bad_field = VFIO_NEST_FIELD_FLAGS;
+		return vn_refuse("attach_table", at->out_bad_field,
+				 -EOPNOTSUPP);
+	}
+	if (at->__reserved) {
+		at->out_bad_field = VFIO_NEST_FIELD_RESERVED;
+		return vn_refuse("attach_table", at->out_bad_field, -EINVAL);
+	}
+	fmt = vn_find_format(at->format);
+	if (!fmt) {
+		at->out_bad_field = VFIO_NEST_FIELD_FORMAT;
+		return vn_refuse("attach_table", at->out_bad_field,
+				 -EPROTONOSUPPORT);
+	}
+	table.format = at->format;
+	table.lpae = (struct arm_lpae_cfg) {
+		.tcr = at->tcr, .ttbr0 = at->ttbr0, .ttbr1 = at->ttbr1,
+		.mair = at->mair, .asid = at->asid,
+	};
+
+	ret = vn_glue_get_files(at->device_fd, at->iommufd, &device_file,
+				&iommufd_file, &field);
+	if (ret) {
+		at->out_bad_field = field;
+		return vn_refuse("attach_table", field, ret);
+	}
+
+	mutex_lock(&ctx->lock);
+	dev = vn_find_dev(ctx, device_file);
+	if (dev) {
+		/* A re-attach changes the table, never the plumbing. */
+		field = dev->iommufd_file != iommufd_file ?
+				VFIO_NEST_FIELD_IOMMUFD :
+			dev->dev_id != at->dev_id ? VFIO_NEST_FIELD_DEV_ID :
+			dev->ioas_id != at->s2_pt_id ? VFIO_NEST_FIELD_S2_PT_ID :
+			dev->host_ipa != at->host_ipa ?
+				VFIO_NEST_FIELD_HOST_IPA :
+			dev->fmt != fmt ? VFIO_NEST_FIELD_FORMAT :
+				VFIO_NEST_FIELD_NONE;
+		fput(device_file);
+		fput(iommufd_file);
+		if (field) {
+			ret = -EBUSY;
+			goto out_unlock;
+		}
+		ret = vn_check_table(&dev->hw, fmt, at, &table);
+		if (ret) {
+			field = at->out_bad_field;
+			goto out_unlock;
+		}
+		ret = vn_switch_table(dev, &table);
+		goto out_unlock;
+	}
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto err_files;
+	}
+	ret = vn_glue_hw_info(ctx, iommufd_file, at->dev_id, &dev->hw);
+	if (ret) {
+		field = VFIO_NEST_FIELD_DEV_ID;
+		goto err_free;
+	}
+	fmt->caps_from_hw(&dev->hw);
+	if (!dev->hw.nesting) {
+		ret = -EOPNOTSUPP;
+		goto err_free;
+	}
+	ret = vn_check_table(&dev->hw, fmt, at, &table);
+	if (ret) {
+		field = at->out_bad_field;
+		goto err_free;
+	}
+	ret = vn_claim_device(device_file);
+	if (ret) {
+		field = VFIO_NEST_FIELD_DEVICE_FD;
+		goto err_free;
+	}
+
+	dev->ctx = ctx;
+	dev->device_file = device_file;
+	dev->iommufd_file = iommufd_file;
+	dev->mm = current->mm;
+	mmgrab(dev->mm);
+	dev->dev_id = at->dev_id;
+	dev->ioas_id = at->s2_pt_id;
+	dev->host_ipa = at->host_ipa;
+	/* The vSID only has to be unique within the vIOMMU: one device each. */
+	dev->vsid = 1;
+	dev->fmt = fmt;
+	list_add(&dev->node, &ctx->devices);
+	new_dev = true;
+
+	ret = vn_glue_nest_alloc(dev);
+	if (ret) {
+		field = VFIO_NEST_FIELD_S2_PT_ID;
+		if (ret == -EEXIST)
+			field = VFIO_NEST_FIELD_HOST_IPA;
+		goto err_dev;
+	}
+	ret = vn_switch_table(dev, &table);
+	if (ret)
+		goto err_detach;
+	mutex_unlock(&ctx->lock);
+	return 0;
+
+err_detach:
+	vn_glue_detach(dev, true);
+err_dev:
+	vn_dev_free(dev);
+	goto out_unlock;
+err_free:
+	kfree(dev);
+err_files:
+	if (!new_dev) {
+		fput(device_file);
+		fput(iommufd_file);
+	}
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	if (ret) {
+		at->out_bad_field = field;
+		vn_refuse("attach_table", field, ret);
+	}
+	return ret;
+}
+
+static long vn_detach_table(struct vn_ctx *ctx, void *arg)
+{
+	struct vfio_nest_detach_table *dt = arg;
+	struct vn_dev *dev;
+	int ret;
+
+	if (dt->flags & ~VFIO_NEST_DETACH_ABORT)
+		return vn_refuse("detach_table", VFIO_NEST_FIELD_FLAGS,
+				 -EOPNOTSUPP);
+	if (dt->__reserved)
+		return vn_refuse("detach_table", VFIO_NEST_FIELD_RESERVED,
+				 -EINVAL);
+
+	guard(mutex)(&ctx->lock);
+	dev = vn_lookup_dev(ctx, dt->device_fd);
+	if (IS_ERR(dev))
+		return vn_refuse("detach_table", VFIO_NEST_FIELD_DEVICE_FD,
+				 PTR_ERR(dev));
+	if (!vn_glue_can_use_mm(dev))
+		return vn_refuse("detach_table", VFIO_NEST_FIELD_NONE, -EPERM);
+	ret = vn_glue_detach(dev, dt->flags & VFIO_NEST_DETACH_ABORT);
+	if (ret)
+		return ret;
+	vn_dev_free(dev);
+	return 0;
+}
+
+static long vn_invalidate(struct vn_ctx *ctx, void *arg)
+{
+	struct vfio_nest_invalidate *inv = arg;
+	void __user *uptr = u64_to_user_ptr(inv->entries_uptr);
+	struct vfio_nest_inv_entry entry;
+	struct vn_cmd *cmds = NULL;
+	u32 *entry_end = NULL;
+	u32 i, nr = 0, done;
+	struct vn_dev *dev;
+	u32 field = 0;
+	int n, ret = 0, err = 0;
+
+	inv->out_bad_field = VFIO_NEST_FIELD_NONE;
+	if (inv->flags) {
+		field = VFIO_NEST_FIELD_FLAGS;
+		err = -EOPNOTSUPP;
+	} else if (inv->__reserved || inv->__reserved2) {
+		field = VFIO_NEST_FIELD_RESERVED;
+		err = -EINVAL;
+	} else if (inv->entry_len < sizeof(entry) ||
+		   inv->entry_len > PAGE_SIZE) {
+		field = VFIO_NEST_FIELD_ENTRY_LEN;
+		err = -EINVAL;
+	} else if (inv->entry_num > VFIO_NEST_INV_MAX_ENTRIES) {
+		field = VFIO_NEST_FIELD_ENTRY_NUM;
+		err = -EINVAL;
+	}
+	if (err) {
+		inv->entry_num = 0;
+		inv->out_bad_field = field;
+		return vn_refuse("invalidate", field, err);
+	}
+
+	guard(mutex)(&ctx->lock);
+	dev = vn_lookup_dev(ctx, inv->device_fd);
+	if (IS_ERR(dev)) {
+		inv->entry_num = 0;
+		inv->out_bad_field = VFIO_NEST_FIELD_DEVICE_FD;
+		return vn_refuse("invalidate", VFIO_NEST_FIELD_DEVICE_FD,
+				 PTR_ERR(dev));
+	}
+	if (!inv->entry_num)
+		return 0;
+
+	cmds = kvcalloc(inv->entry_num, VN_MAX_CMDS_PER_ENTRY * sizeof(*cmds),
+			GFP_KERNEL);
+	entry_end = kvcalloc(inv->entry_num, sizeof(*entry_end), GFP_KERNEL);
+	if (!cmds || !entry_end) {
+		ret = -ENOMEM;
+		inv->entry_num = 0;
+		goto out_free;
+	}
+
+	for (i = 0; i < inv->entry_num; i++) {
+		err = copy_struct_from_user(&entry, sizeof(entry),
+					    uptr + (u64)i * inv->entry_len,
+					    inv->entry_len);
+		if (err) {
+			field = err == -E2BIG ? VFIO_NEST_FIELD_ENTRY_LEN :
+						VFIO_NEST_FIELD_NONE;
+			break;
+		}
+		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
+					 &entry, cmds + nr, &field);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		nr += n;
+		entry_end[i] = nr;
+	}
+
+	/* Entries before a malformed one are still issued, as iommufd does. */
+	done = nr;
+	ret = nr ? vn_glue_invalidate(dev, cmds, &done) : 0;
+	if (ret) {
+		for (i = 0; i < inv->entry_num && entry_end[i] &&
+		     entry_end[i] <= done; i++)
+			;
+		field = VFIO_NEST_FIELD_NONE;
+	} else if (err) {
+		ret = err;
+	}
+	inv->entry_num = i;
+	if (ret) {
+		inv->out_bad_field = field;
+		vn_refuse("invalidate", field, ret);
+	}
+out_free:
+	kvfree(entry_end);
+	kvfree(cmds);
+	return ret;
+}
+
+static ssize_t vn_read(struct file *file, char __user *buf, size_t count,
+		       loff_t *ppos)
+{
+	struct vn_ctx *ctx = file->private_data;
+	unsigned int max = min_t(size_t, count / sizeof(struct vfio_nest_fault),
+				 64);
+	struct vfio_nest_fault *faults;
+	struct vn_dev *dev;
+	unsigned int nr = 0;
+	ssize_t ret = 0;
+	int n;
+
+	if (!max)
+		return -EINVAL;
+	faults = kcalloc(max, sizeof(*faults), GFP_KERNEL);
+	if (!faults)
+		return -ENOMEM;
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node) {
+		if (nr == max)
+			break;
+		n = vn_glue_read_faults(dev, faults + nr, max - nr);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		nr += n;
+	}
+	mutex_unlock(&ctx->lock);
+
+	if (nr) {
+		ret = nr * sizeof(*faults);
+		if (copy_to_user(buf, faults, ret))
+			ret = -EFAULT;
+	} else if (!ret) {
+		ret = -EAGAIN;
+	}
+	kfree(faults);
+	return ret;
+}
+
+static __poll_t vn_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct vn_ctx *ctx = file->private_data;
+	struct vn_dev *dev;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ctx->wq, wait);
+	guard(mutex)(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node)
+		mask |= vn_glue_events_pending(dev) & (EPOLLIN | EPOLLRDNORM);
+	return mask;
+}
+
+static int vn_open(struct inode *inode, struct file *file)
+{
+	struct vn_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	INIT_LIST_HEAD(&ctx->devices);
+	init_waitqueue_head(&ctx->wq);
+	file->private_data = ctx;
+	return stream_open(inode, file);
+}
+
+/*
+ * Closing the file blocks the DMA of every device still attached (its table
+ * config is no longer managed by anyone) and frees our objects, when the
+ * VMM's iommufd can still be driven from here; when the VMM is exiting, its
+ * iommufd tears everything down itself once its last file reference (ours
+ * included) goes.
+ */
+static int vn_release(struct inode *inode, struct file *file)
+{
+	struct vn_ctx *ctx = file->private_data;
+	struct vn_dev *dev, *tmp;
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry_safe(dev, tmp, &ctx->devices, node) {
+		if (vn_glue_can_use_mm(dev))
+			vn_glue_detach(dev, true);
+		vn_dev_free(dev);
+	}
+	vn_glue_scratch_free(ctx);
+	mutex_unlock(&ctx->lock);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+	return 0;
+}
+
+union vn_ucmd_buffer {
+	struct vfio_nest_version version;
+	struct vfio_nest_info info;
+	struct vfio_nest_attach_table attach;
+	struct vfio_nest_detach_table detach;
+	struct vfio_nest_invalidate invalidate;
+};
+
+struct vn_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	long (*execute)(struct vn_ctx *ctx, void *arg);
+};
+
+/* In enum order: vn_ioctl() indexes by _IOC_NR and checks the number. */
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                              \
+	{                                                                  \
+		.size = sizeof(_struct) +                                  \
+			BUILD_BUG_ON_ZERO(sizeof(union vn_ucmd_buffer) <   \
+					  sizeof(_struct)),                \
+		.min_size = offsetofend(_struct, _last),                   \
+		.ioctl_num = _ioctl,                                       \
+		.execute = _fn,                                            \
+	}
+
+static const struct vn_ioctl_op vn_ioctl_ops[] = {
+	IOCTL_OP(VFIO_NEST_GET_VERSION, vn_get_version,
+		 struct vfio_nest_version, __reserved),
+	IOCTL_OP(VFIO_NEST_GET_INFO, vn_get_info, struct vfio_nest_info,
+		 out_smmu_idr),
+	IOCTL_OP(VFIO_NEST_ATTACH_TABLE, vn_attach_table,
+		 struct vfio_nest_attach_table, __reserved),
+	IOCTL_OP(VFIO_NEST_DETACH_TABLE, vn_detach_table,
+		 struct vfio_nest_detach_table, __reserved),
+	IOCTL_OP(VFIO_NEST_INVALIDATE, vn_invalidate,
+		 struct vfio_nest_invalidate, __reserved2),
+};
+
+static long vn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vn_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct vn_ioctl_op *op;
+	union vn_ucmd_buffer buf;
+	unsigned int nr;
+	u32 usize;
+	long ret;
+
+	nr = _IOC_NR(cmd);
+	if (nr < VFIO_NEST_CMD_BASE ||
+	    nr - VFIO_NEST_CMD_BASE >= ARRAY_SIZE(vn_ioctl_ops))
+		return -ENOTTY;
+	op = &vn_ioctl_ops[nr - VFIO_NEST_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	if (ret)
+		return ret;
+	ret = op->execute(ctx, &buf);
+	/* Outputs (results, the refused field, entries done) go back always. */
+	if (copy_to_user(uarg, &buf, min_t(size_t, op->size, usize)))
+		return ret ?: -EFAULT;
+	return ret;
+}
+
+static const struct file_operations vn_fops = {
 	.owner = THIS_MODULE,
-	.open = nonseekable_open,
-	.unlocked_ioctl = vfio_nest_ioctl,
+	.open = vn_open,
+	.release = vn_release,
+	.read = vn_read,
+	.poll = vn_poll,
+	.unlocked_ioctl = vn_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static struct miscdevice vfio_nest_misc = {
+static struct miscdevice vn_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "vfio-nest",
-	.fops = &vfio_nest_fops,
+	.fops = &vn_fops,
 	.mode = 0600,
 };
 
-static int __init vfio_nest_init(void)
+static int __init vn_init(void)
 {
 	int ret;
 
-	ret = misc_register(&vfio_nest_misc);
+	ret = misc_register(&vn_misc);
 	if (ret) {
 		pr_err("cannot register /dev/vfio-nest: %d\n", ret);
 		return ret;
 	}
-	pr_info("uAPI version %d ready on /dev/vfio-nest\n", VFIO_NEST_API_VERSION);
+	pr_info("uAPI version %d ready on /dev/vfio-nest\n",
+		VFIO_NEST_API_VERSION);
 	return 0;
 }
 
-static void __exit vfio_nest_exit(void)
+static void __exit vn_exit(void)
 {
-	misc_deregister(&vfio_nest_misc);
+	misc_deregister(&vn_misc);
 }
 
-module_init(vfio_nest_init);
-module_exit(vfio_nest_exit);
+module_init(vn_init);
+module_exit(vn_exit);
 MODULE_DESCRIPTION("Nested stage-1 translation and invalidation passthrough for VFIO devices");
 MODULE_LICENSE("GPL");

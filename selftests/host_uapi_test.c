@@ -109,6 +109,12 @@ TEST_F(vfio_nest, unknown_ioctl)
 TEST_F(vfio_nest, struct_lengths)
 {
 	TEST_LENGTH(vfio_nest_version, VFIO_NEST_GET_VERSION, __reserved);
+	TEST_LENGTH(vfio_nest_info, VFIO_NEST_GET_INFO, out_smmu_idr);
+	TEST_LENGTH(vfio_nest_attach_table, VFIO_NEST_ATTACH_TABLE,
+		    __reserved);
+	TEST_LENGTH(vfio_nest_detach_table, VFIO_NEST_DETACH_TABLE,
+		    __reserved);
+	TEST_LENGTH(vfio_nest_invalidate, VFIO_NEST_INVALIDATE, __reserved2);
 }
 
 TEST(open_many)

@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-nest: everything that talks to iommufd and VFIO, in one place.
+ *
+ * Linux 7.x exports no in-kernel API that creates a vIOMMU, a vDEVICE, a
+ * nested HWPT or a vEVENTQ: they exist only behind the iommufd uAPI, and
+ * arm-smmu-v3 copies the vSTE from user memory. So this file issues those
+ * ioctls itself, in the calling VMM's process context, on the iommufd and
+ * VFIO device files the VMM passed in, with their arguments in a small
+ * anonymous mapping of the caller's mm (vm_mmap). Every object created this
+ * way belongs to the VMM's iommufd and is freed by iommufd's own teardown
+ * if the VMM exits first, which is what makes close/kill safe: the module
+ * never owns memory the device reads. When a kernel API appears, this file
+ * is the one to replace (docs/host-design.md).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommufd.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <uapi/linux/iommufd.h>
+
+#include "nest.h"
+
+/* Scratch for ioctl arguments and command batches (fits VN_CMD_CHUNK). */
+#define VN_SCRATCH_LEN		(SZ_16K + PAGE_SIZE)
+#define VN_CMD_CHUNK		(SZ_16K / sizeof(struct vn_cmd))
+#define VN_VEVENTQ_DEPTH	64
+
+struct vn_raw_event {
+	struct iommufd_vevent_header hdr;
+	struct iommu_vevent_arm_smmuv3 evt;
+};
+
+/*
+ * vn_scratch - a user buffer of at least @len bytes in current->mm.
+ * Cached per context while the caller's mm stays the same; a context used
+ * from another process (fd passing) gets a fresh mapping there.
+ */
+static void __user *vn_scratch(struct vn_ctx *ctx, size_t len)
+{
+	unsigned long uva;
+
+	if (!current->mm || (current->flags & PF_EXITING))
+		return ERR_PTR(-ESRCH);
+	if (WARN_ON(len > VN_SCRATCH_LEN))
+		return ERR_PTR(-EINVAL);
+	if (ctx->scratch_mm == current->mm)
+		return (void __user *)ctx->scratch_uva;
+
+	vn_glue_scratch_free(ctx);
+	uva = vm_mmap(NULL, 0, VN_SCRATCH_LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(uva))
+		return ERR_PTR((long)uva);
+	mmgrab(current->mm);
+	ctx->scratch_mm = current->mm;
+	ctx->scratch_uva = uva;
+	ctx->scratch_len = VN_SCRATCH_LEN;
+	return (void __user *)uva;
+}
+
+void vn_glue_scratch_free(struct vn_ctx *ctx)
+{
+	if (!ctx->scratch_mm)
+		return;
+	/* A mapping in another (or a dying) mm goes away with that mm. */
+	if (ctx->scratch_mm == current->mm && !(current->flags & PF_EXITING))
+		vm_munmap(ctx->scratch_uva, ctx->scratch_len);
+	mmdrop(ctx->scratch_mm);
+	ctx->scratch_mm = NULL;
+	ctx->scratch_uva = 0;
+	ctx->scratch_len = 0;
+}
+
+/*
+ * vn_ioctl - issue @cmd on @file with @arg (@len bytes) as the VMM would.
+ * @extra/@extra_len: a payload placed right after @arg in the scratch
+ * buffer; *@extra_uptr receives its user address before the call, so the
+ * caller patches it into @arg first (it is copied after the patch).
+ */
+static int vn_ioctl_extra(struct vn_ctx *ctx, struct file *file,
+			  unsigned int cmd, void *arg, size_t len,
+			  u64 *extra_uptr, void *extra, size_t extra_len,
+			  bool copy_back_extra)
+{
+	void __user *u = vn_scratch(ctx, len + extra_len);
+	void __user *ue;
+	long ret;
+
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	if (!file->f_op->unlocked_ioctl)
+		return -ENOTTY;
+	ue = u + ALIGN(len, 8);
+	if (extra_len) {
+		*extra_uptr = (u64)(uintptr_t)ue;
+		if (extra && copy_to_user(ue, extra, extra_len))
+			return -EFAULT;
+	}
+	if (copy_to_user(u, arg, len))
+		return -EFAULT;
+	ret = file->f_op->unlocked_ioctl(file, cmd, (unsigned long)u);
+	if (copy_from_user(arg, u, len))
+		return ret ?: -EFAULT;
+	if (!ret && copy_back_extra && copy_from_user(extra, ue, extra_len))
+		return -EFAULT;
+	return ret;
+}
+
+static int vn_ioctl(struct vn_ctx *ctx, struct file *file, unsigned int cmd,
+		    void *arg, size_t len)
+{
+	return vn_ioctl_extra(ctx, file, cmd, arg, len, NULL, NULL, 0, false);
+}
+
+static int vn_destroy(struct vn_dev *dev, u32 *id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = *id };
+	int ret;
+
+	if (!*id)
+		return 0;
+	ret = vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_DESTROY, &cmd,
+		       sizeof(cmd));
+	if (ret)
+		pr_warn_ratelimited("dev_id %u: cannot destroy object %u: %d\n",
+				    dev->dev_id, *id, ret);
+	*id = 0;
+	return ret;
+}
+
+int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
+		      struct file **iommufd_file, u32 *field)
+{
+	struct iommufd_ctx *ictx;
+	struct file *df = NULL, *inf;
+
+	if (device_file) {
+		df = fget(device_fd);
+		if (!df) {
+			*field = VFIO_NEST_FIELD_DEVICE_FD;
+			return -EBADF;
+		}
+		if (!vfio_file_is_valid(df)) {
+			fput(df);
+			*field = VFIO_NEST_FIELD_DEVICE_FD;
+			return -ENODEV;
+		}
+	}
+	inf = fget(iommufd);
+	if (!inf) {
+		if (df)
+			fput(df);
+		*field = VFIO_NEST_FIELD_IOMMUFD;
+		return -EBADF;
+	}
+	ictx = iommufd_ctx_from_file(inf);
+	if (IS_ERR(ictx)) {
+		fput(inf);
+		if (df)
+			fput(df);
+		*field = VFIO_NEST_FIELD_IOMMUFD;
+		return -EBADFD;
+	}
+	iommufd_ctx_put(ictx);
+	if (device_file)
+		*device_file = df;
+	*iommufd_file = inf;
+	return 0;
+}
+
+int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
+		    struct vn_hw *hw)
+{
+	struct iommu_hw_info_arm_smmuv3 info = {};
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.data_len = sizeof(info),
+	};
+	int ret;
+
+	ret = vn_ioctl_extra(ctx, iommufd_file, IOMMU_GET_HW_INFO, &cmd,
+			     sizeof(cmd), &cmd.data_uptr, &info, sizeof(info),
+			     true);
+	if (ret)
+		return ret;
+	if (cmd.out_data_type != IOMMU_HW_INFO_TYPE_ARM_SMMUV3)
+		return -EOPNOTSUPP;
+	memcpy(hw->idr, info.idr, sizeof(hw->idr));
+	return 0;
+}
+
+/*
+ * poll() on /dev/vfio-nest must not leave a waiter on a vEVENTQ that a
+ * DETACH may free meanwhile, so our own entry sits on the queue for as long
+ * as we hold it (as irqfd does) and forwards wake-ups to the context.
+ */
+static int vn_evt_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
+		       void *key)
+{
+	struct vn_dev *dev = container_of(wait, struct vn_dev, evt_wait);
+
+	wake_up_poll(&dev->ctx->wq, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+static void vn_evt_queue_proc(struct file *file, wait_queue_head_t *wqh,
+			      poll_table *pt)
+{
+	struct vn_dev *dev = container_of(pt, struct vn_dev, evt_pt);
+
+	dev->evt_wqh = wqh;
+	add_wait_queue(wqh, &dev->evt_wait);
+}
+
+static void vn_evt_unhook(struct vn_dev *dev)
+{
+	if (dev->evt_wqh)
+		remove_wait_queue(dev->evt_wqh, &dev->evt_wait);
+	dev->evt_wqh = NULL;
+}
+
+static int vn_veventq_alloc(struct vn_dev *dev)
+{
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = dev->viommu_id,
+		.type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
+		.veventq_depth = VN_VEVENTQ_DEPTH,
+	};
+	int ret;
+
+	ret = vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_VEVENTQ_ALLOC, &cmd,
+		       sizeof(cmd));
+	if (ret)
+		return ret;
+	dev->veventq_id = cmd.out_veventq_id;
+	/*
+	 * iommufd installed the queue in the VMM's fd table; take it out so
+	 * the records reach the VMM only as generic faults, through us.
+	 */
+	dev->veventq_file = file_close_fd(cmd.out_veventq_fd);
+	if (!dev->veventq_file)
+		return -EBADF;
+	init_waitqueue_func_entry(&dev->evt_wait, vn_evt_wake);
+	init_poll_funcptr(&dev->evt_pt, vn_evt_queue_proc);
+	vfs_poll(dev->veventq_file, &dev->evt_pt);
+	return 0;
+}
+
+/*
+ * The context descriptor page: shared anonymous memory of the VMM (so that
+ * iommufd can pin it like any guest RAM), mapped into the VM's stage 2
+ * read-only, so the guest's device cannot rewrite its own configuration.
+ * The VMM could write it through its own mapping; it only hurts itself: a
+ * nested STE confines every stage-1 output to the VM's stage 2.
+ */
+static int vn_cd_page_map(struct vn_dev *dev)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.ioas_id = dev->ioas_id,
+		.length = PAGE_SIZE,
+		.iova = dev->host_ipa,
+	};
+	unsigned long uva;
+	int ret;
+
+	uva = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(uva))
+		return (int)uva;
+	if (clear_user((void __user *)uva, PAGE_SIZE)) {
+		vm_munmap(uva, PAGE_SIZE);
+		return -EFAULT;
+	}
+	cmd.user_va = uva;
+	ret = vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_IOAS_MAP, &cmd,
+		       sizeof(cmd));
+	if (ret) {
+		vm_munmap(uva, PAGE_SIZE);
+		return ret;
+	}
+	dev->cd_uva = uva;
+	return 0;
+}
+
+static void vn_cd_page_unmap(struct vn_dev *dev)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = dev->ioas_id,
+		.iova = dev->host_ipa,
+		.length = PAGE_SIZE,
+	};
+
+	if (!dev->cd_uva)
+		return;
+	if (vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_IOAS_UNMAP, &cmd,
+		     sizeof(cmd)))
+		pr_warn_ratelimited("dev_id %u: cannot unmap host page\n",
+				    dev->dev_id);
+	if (vn_glue_can_use_mm(dev))
+		vm_munmap(dev->cd_uva, PAGE_SIZE);
+	dev->cd_uva = 0;
+}
+
+int vn_glue_nest_alloc(struct vn_dev *dev)
+{
+	struct iommu_hwpt_alloc s2 = {
+		.size = sizeof(s2),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = dev->dev_id,
+		.pt_id = dev->ioas_id,
+	};
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu),
+		.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+		.dev_id = dev->dev_id,
+	};
+	struct iommu_vdevice_alloc vdev = {
+		.size = sizeof(vdev),
+		.dev_id = dev->dev_id,
+		.virt_id = dev->vsid,
+	};
+	struct vn_ctx *ctx = dev->ctx;
+	int ret;
+
+	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_HWPT_ALLOC, &s2,
+		       sizeof(s2));
+	if (ret)
+		return ret;
+	dev->s2_hwpt_id = s2.out_hwpt_id;
+
+	viommu.hwpt_id = dev->s2_hwpt_id;
+	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_VIOMMU_ALLOC, &viommu,
+		       sizeof(viommu));
+	if (ret)
+		goto err_free;
+	dev->viommu_id = viommu.out_viommu_id;
+
+	vdev.viommu_id = dev->viommu_id;
+	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_VDEVICE_ALLOC, &vdev,
+		       sizeof(vdev));
+	if (ret)
+		goto err_free;
+	dev->vdevice_id = vdev.out_vdevice_id;
+
+	ret = vn_veventq_alloc(dev);
+	if (ret)
+		goto err_free;
+	ret = vn_cd_page_map(dev);
+	if (ret)
+		goto err_free;
+	return 0;
+
+err_free:
+	vn_glue_nest_free(dev);
+	return ret;
+}
+
+bool vn_glue_can_use_mm(struct vn_dev *dev)
+{
+	return dev->mm == current->mm && !(current->flags & PF_EXITING);
+}
+
+int vn_glue_write_cd(struct vn_dev *dev, unsigned int slot, const __le64 *cd)
+{
+	void __user *dst = (void __user *)dev->cd_uva + slot * VN_CD_BYTES;
+
+	if (!vn_glue_can_use_mm(dev))
+		return -EPERM;
+	if (copy_to_user(dst, cd, VN_CD_BYTES))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * vn_glue_install - a new nested HWPT with @ste, the device switched to it
+ * (iommufd's replace: no window without translation), the previous one
+ * destroyed.
+ */
+int vn_glue_install(struct vn_dev *dev, const __le64 *ste)
+{
+	struct iommu_hwpt_arm_smmuv3 vste = {
+		.ste = { ste[0], ste[1] },
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = dev->dev_id,
+		.pt_id = dev->viommu_id,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(vste),
+	};
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	u32 new_id;
+	int ret;
+
+	ret = vn_ioctl_extra(dev->ctx, dev->iommufd_file, IOMMU_HWPT_ALLOC,
+			     &alloc, sizeof(alloc), &alloc.data_uptr, &vste,
+			     sizeof(vste), false);
+	if (ret)
+		return ret;
+	new_id = alloc.out_hwpt_id;
+
+	attach.pt_id = new_id;
+	ret = vn_ioctl(dev->ctx, dev->device_file,
+		       VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach, sizeof(attach));
+	if (ret) {
+		vn_destroy(dev, &new_id);
+		return ret;
+	}
+	vn_destroy(dev, &dev->nested_hwpt_id);
+	dev->nested_hwpt_id = new_id;
+	return 0;
+}
+
+int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds, u32 *nr)
+{
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.hwpt_id = dev->viommu_id,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = sizeof(struct vn_cmd),
+	};
+	u32 done = 0, chunk;
+	int ret = 0;
+
+	while (done < *nr) {
+		chunk = min_t(u32, *nr - done, VN_CMD_CHUNK);
+		inv.entry_num = chunk;
+		ret = vn_ioctl_extra(dev->ctx, dev->iommufd_file,
+				     IOMMU_HWPT_INVALIDATE, &inv, sizeof(inv),
+				     &inv.data_uptr, (void *)(cmds + done),
+				     chunk * sizeof(*cmds), false);
+		done += min(inv.entry_num, chunk);
+		if (ret)
+			break;
+	}
+	*nr = done;
+	return ret;
+}
+
+int vn_glue_detach(struct vn_dev *dev, bool abort)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = dev->ioas_id,
+	};
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+	int ret;
+
+	if (!dev->nested_hwpt_id)
+		return 0;
+	if (abort)
+		ret = vn_ioctl(dev->ctx, dev->device_file,
+			       VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach,
+			       sizeof(detach));
+	else
+		ret = vn_ioctl(dev->ctx, dev->device_file,
+			       VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach,
+			       sizeof(attach));
+	if (ret)
+		return ret;
+	vn_destroy(dev, &dev->nested_hwpt_id);
+	return 0;
+}
+
+/*
+ * vn_glue_nest_free - destroy what vn_glue_nest_alloc() created, in reverse.
+ * Best effort: from a context where the VMM's iommufd cannot be driven (its
+ * mm is gone) the objects stay in the VMM's iommufd, which frees them when
+ * it closes; nothing of it is memory this module owns.
+ */
+void vn_glue_nest_free(struct vn_dev *dev)
+{
+	vn_evt_unhook(dev);
+	if (vn_glue_can_use_mm(dev)) {
+		vn_cd_page_unmap(dev);
+		if (dev->veventq_file) {
+			/*
+			 * The queue's file pins the vEVENTQ object; it was
+			 * ours alone (taken out of the fd table), and must be
+			 * gone before IOMMU_DESTROY, not at return to user.
+			 */
+			__fput_sync(dev->veventq_file);
+			dev->veventq_file = NULL;
+		}
+		vn_destroy(dev, &dev->veventq_id);
+		vn_destroy(dev, &dev->vdevice_id);
+		vn_destroy(dev, &dev->viommu_id);
+		vn_destroy(dev, &dev->s2_hwpt_id);
+	}
+	if (dev->veventq_file)
+		fput(dev->veventq_file);
+	dev->veventq_file = NULL;
+}
+
+ssize_t vn_glue_read_events(struct vn_dev *dev, void *buf, size_t len)
+{
+	struct file *file = dev->veventq_file;
+	void __user *u;
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (!file || !file->f_op->read)
+		return 0;
+	len = min_t(size_t, len, VN_SCRATCH_LEN);
+	u = vn_scratch(dev->ctx, len);
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	n = file->f_op->read(file, u, len, &pos);
+	if (n <= 0)
+		return n;
+	if (copy_from_user(buf, u, n))
+		return -EFAULT;
+	return n;
+}
+
+__poll_t vn_glue_events_pending(struct vn_dev *dev)
+{
+	if (!dev->veventq_file)
+		return 0;
+	return vfs_poll(dev->veventq_file, NULL);
+}
+
+/*
+ * vn_glue_read_faults - up to @max fault records of @dev from its vEVENTQ,
+ * decoded by the device's format.
+ */
+int vn_glue_read_faults(struct vn_dev *dev, struct vfio_nest_fault *out,
+			unsigned int max)
+{
+	size_t len = max * sizeof(struct vn_raw_event);
+	struct iommufd_vevent_header *hdr;
+	unsigned int nr = 0;
+	size_t off = 0;
+	ssize_t n;
+	void *buf;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	n = vn_glue_read_events(dev, buf, len);
+	if (n < 0) {
+		kvfree(buf);
+		return n;
+	}
+	while (off + sizeof(*hdr) <= n && nr < max) {
+		hdr = buf + off;
+		off += sizeof(*hdr);
+		if (hdr->flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS) {
+			dev->lost = true;
+			continue;
+		}
+		if (off + sizeof(struct iommu_vevent_arm_smmuv3) > n)
+			break;
+		memset(&out[nr], 0, sizeof(out[nr]));
+		if (dev->fmt->decode_event(buf + off,
+					   sizeof(struct iommu_vevent_arm_smmuv3),
+					   &out[nr])) {
+			out[nr].dev_id = dev->dev_id;
+			out[nr].asid = dev->table.lpae.asid;
+			if (dev->lost)
+				out[nr].flags |= VFIO_NEST_FAULT_LOST;
+			dev->lost = false;
+			nr++;
+		}
+		off += sizeof(struct iommu_vevent_arm_smmuv3);
+	}
+	kvfree(buf);
+	return nr;
+}
+
+MODULE_IMPORT_NS("IOMMUFD");

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vfio-nest internals shared by main.c (the uAPI), iommufd_glue.c (every
+ * interaction with iommufd and VFIO) and fmt_*.c (page-table formats).
+ */
+#ifndef _VFIO_NEST_NEST_H
+#define _VFIO_NEST_NEST_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include "../common/arm_lpae_cfg.h"
+#include "../common/vfio_nest.h"
+
+struct file;
+struct mm_struct;
+struct poll_table_struct;
+
+/* A CD is 64 bytes; two slots let a re-attach switch without a gap. */
+#define VN_CD_SLOTS		2
+#define VN_CD_BYTES		64
+/* Raw IOMMU commands one generic entry may expand to, at most. */
+#define VN_MAX_CMDS_PER_ENTRY	24
+
+/**
+ * struct vn_hw - what the IOMMU behind a device offers
+ * @idr: raw SMMUv3 IDR0..IDR5
+ * @caps: the same, as the Arm LPAE configuration rules want them
+ * @nesting: stage 1 + stage 2 present and S2FWB, so iommufd lets us nest
+ */
+struct vn_hw {
+	u32 idr[6];
+	struct arm_lpae_caps caps;
+	bool nesting;
+};
+
+/**
+ * struct vn_cmd - one raw IOMMU invalidation command (SMMUv3: 2 x le64)
+ * @data: command words, little-endian as the hardware queue wants them
+ */
+struct vn_cmd {
+	__le64 data[2];
+};
+
+/**
+ * struct vn_table - a guest table configuration, format-neutral wrapper
+ * @format: enum vfio_nest_format
+ * @lpae: the Arm LPAE configuration (the only format today)
+ */
+struct vn_table {
+	u32 format;
+	struct arm_lpae_cfg lpae;
+};
+
+/**
+ * struct vn_fmt_ops - one page-table format on one IOMMU architecture
+ * @format: enum vfio_nest_format it implements
+ * @caps_from_hw: fill @hw->caps and @hw->nesting from @hw->idr
+ * @validate: check @table against @hw; 0 or -errno with *@field set
+ * @encode_cd: the context descriptor for @table, VN_CD_BYTES
+ * @encode_ste: the vSTE pointing at a CD at IPA @cd_ipa
+ * @invalidate: turn one entry into commands (at most
+ *	VN_MAX_CMDS_PER_ENTRY) for stream @vsid; returns the count or -errno
+ *	with *@field set
+ * @decode_event: turn a raw event record into a fault record; false if it
+ *	is not a fault of this device worth reporting
+ */
+struct vn_fmt_ops {
+	u32 format;
+	void (*caps_from_hw)(struct vn_hw *hw);
+	int (*validate)(const struct vn_hw *hw, const struct vn_table *table,
+			u64 ipa_size, u32 *field);
+	void (*encode_cd)(const struct vn_hw *hw, const struct vn_table *table,
+			  __le64 *cd);
+	void (*encode_ste)(u64 cd_ipa, __le64 *ste);
+	int (*invalidate)(const struct vn_hw *hw, const struct vn_table *table,
+			  u32 vsid, const struct vfio_nest_inv_entry *entry,
+			  struct vn_cmd *cmds, u32 *field);
+	bool (*decode_event)(const void *raw, size_t len,
+			     struct vfio_nest_fault *fault);
+};
+
+extern const struct vn_fmt_ops vn_fmt_arm_lpae;
+
+/**
+ * struct vn_ctx - one open file of /dev/vfio-nest: one VM
+ * @lock: serialises every operation of this context (ioctl, read, release)
+ * @devices: struct vn_dev list
+ * @wq: poll() waiters, woken by any device's event queue
+ * @scratch_mm: the mm @scratch_uva lives in (mmgrab'ed), or NULL
+ * @scratch_uva: user buffer for the iommufd/VFIO ioctl arguments
+ * @scratch_len: its length
+ */
+struct vn_ctx {
+	struct mutex lock;	/* see above */
+	struct list_head devices;
+	wait_queue_head_t wq;
+	struct mm_struct *scratch_mm;
+	unsigned long scratch_uva;
+	size_t scratch_len;
+};
+
+/**
+ * struct vn_dev - one device attached through a context
+ * @node: in vn_ctx.devices
+ * @ctx: owner
+ * @device_file: the VFIO device cdev file (reference held)
+ * @iommufd_file: the iommufd file it is bound to (reference held)
+ * @veventq_file: the vEVENTQ file, taken out of the VMM's fd table
+ * @mm: the VMM's mm that holds @cd_uva (mmgrab'ed)
+ * @dev_id: iommufd device id
+ * @ioas_id: the VM's stage-2 IOAS
+ * @s2_hwpt_id: NEST_PARENT HWPT on @ioas_id, allocated by us
+ * @viommu_id: vIOMMU on @s2_hwpt_id
+ * @vdevice_id: vDEVICE of @dev_id in @viommu_id
+ * @veventq_id: vEVENTQ of @viommu_id
+ * @nested_hwpt_id: nested HWPT the device is attached to, 0 when detached
+ * @vsid: virtual stream id of the vDEVICE
+ * @host_ipa: where the CD page sits in the stage 2
+ * @cd_uva: the CD page in @mm
+ * @cd_slot: slot of the CD in force
+ * @hw: IOMMU capabilities
+ * @fmt: format of @table
+ * @table: configuration in force
+ * @lost: fault records were lost before the next one
+ * @evt_pt: registers @evt_wait on the vEVENTQ's wait queue
+ * @evt_wait: forwards vEVENTQ wake-ups to vn_ctx.wq
+ * @evt_wqh: the vEVENTQ wait queue @evt_wait is on, or NULL
+ */
+struct vn_dev {
+	struct list_head node;
+	struct vn_ctx *ctx;
+	struct file *device_file;
+	struct file *iommufd_file;
+	struct file *veventq_file;
+	struct mm_struct *mm;
+	u32 dev_id;
+	u32 ioas_id;
+	u32 s2_hwpt_id;
+	u32 viommu_id;
+	u32 vdevice_id;
+	u32 veventq_id;
+	u32 nested_hwpt_id;
+	u32 vsid;
+	u64 host_ipa;
+	unsigned long cd_uva;
+	unsigned int cd_slot;
+	struct vn_hw hw;
+	const struct vn_fmt_ops *fmt;
+	struct vn_table table;
+	bool lost;
+	poll_table evt_pt;
+	wait_queue_entry_t evt_wait;
+	wait_queue_head_t *evt_wqh;
+};
+
+/* iommufd_glue.c: the only file that talks to iommufd and VFIO. */
+int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
+		      struct file **iommufd_file, u32 *field);
+int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
+		    struct vn_hw *hw);
+int vn_glue_nest_alloc(struct vn_dev *dev);
+int vn_glue_write_cd(struct vn_dev *dev, unsigned int slot, const __le64 *cd);
+int vn_glue_install(struct vn_dev *dev, const __le64 *ste);
+int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds,
+		       u32 *nr);
+int vn_glue_detach(struct vn_dev *dev, bool abort);
+void vn_glue_nest_free(struct vn_dev *dev);
+bool vn_glue_can_use_mm(struct vn_dev *dev);
+ssize_t vn_glue_read_events(struct vn_dev *dev, void *buf, size_t len);
+int vn_glue_read_faults(struct vn_dev *dev, struct vfio_nest_fault *out,
+			unsigned int max);
+__poll_t vn_glue_events_pending(struct vn_dev *dev);
+void vn_glue_scratch_free(struct vn_ctx *ctx);
+
+#endif /* _VFIO_NEST_NEST_H */
