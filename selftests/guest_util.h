@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the guest tests: the guest module's debugfs (statistics, test
+ * knob), the edu_dma test driver's debugfs, and PCI lookups in sysfs.
+ */
+#ifndef IOMMU_NEST_GUEST_UTIL_H
+#define IOMMU_NEST_GUEST_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#define VIOMMU_DEBUGFS	"/sys/kernel/debug/virtio_iommu_pgt"
+#define EDU_DEBUGFS	"/sys/kernel/debug/edu_dma"
+
+/* Copy a directory entry name, truncating to the buffer */
+static inline void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Load both modules; 0 on success. */
+static inline int guest_modules_load(void)
+{
+	if (run_cmd("modprobe virtio_iommu_pgt"))
+		return -1;
+	if (run_cmd("modprobe edu_dma"))
+		return -1;
+	return 0;
+}
+
+/* The virtio device name of the (first) guest IOMMU, e.g. "virtio0". */
+static inline int viommu_name(char *name, size_t len)
+{
+	DIR *d = opendir(VIOMMU_DEBUGFS);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		copy_name(name, len, de->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* A "key: value" line of the guest module's stats file; -1 if absent. */
+static inline long long viommu_stat(const char *key)
+{
+	char name[64], path[256], line[256];
+	size_t klen = strlen(key);
+	long long val = -1;
+	FILE *f;
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/stats", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtoll(line + klen + 1, NULL, 0);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/* The stats line "mode: table|classic" */
+static inline int viommu_mode(char *mode, size_t len)
+{
+	char name[64], path[256], line[256];
+	FILE *f;
+	int ret = -1;
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/stats", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mode: %31s", mode) == 1 && len > 31) {
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* Address of the last fault the guest module saw, or -1. */
+static inline long long viommu_last_fault_addr(void)
+{
+	char name[64], path[256], line[256];
+	unsigned long long addr;
+	unsigned int ep, reason;
+	long long ret = -1;
+	FILE *f;
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/stats", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "last_fault: endpoint %u reason %u address %llx",
+			   &ep, &reason, &addr) == 3) {
+			ret = (long long)addr;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static inline int viommu_set_skip(unsigned int n)
+{
+	char name[64], path[256], val[16];
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/skip_invalidations",
+		 name);
+	snprintf(val, sizeof(val), "%u", n);
+	return write_str(path, val);
+}
+
+/* Write to an edu_dma debugfs file; 0 or -errno of the write. */
+static inline int edu_cmd(const char *file, const char *cmd)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), EDU_DEBUGFS "/%s", file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, cmd, strlen(cmd));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? (int)n : 0;
+}
+
+static inline int edu_read(const char *file, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), EDU_DEBUGFS "/%s", file);
+	return read_line(path, buf, len);
+}
+
+/* Value of "key=..." in an edu_dma result line, as unsigned long long */
+static inline int kv_get(const char *line, const char *key,
+			 unsigned long long *val)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "%s=", key);
+	p = strstr(line, pat);
+	if (!p)
+		return -1;
+	*val = strtoull(p + strlen(pat), NULL, 0);
+	return 0;
+}
+
+/* sysfs directory name (domain:bus:dev.fn) of the first PCI vendor:device */
+static inline int pci_find(unsigned int vendor, unsigned int device,
+			   char *bdf, size_t len)
+{
+	char path[300], v[16], d[16];
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	int ret = -1;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 de->d_name);
+		if (read_line(path, v, sizeof(v)))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 de->d_name);
+		if (read_line(path, d, sizeof(d)))
+			continue;
+		if (strtoul(v, NULL, 0) == vendor &&
+		    strtoul(d, NULL, 0) == device) {
+			copy_name(bdf, len, de->d_name);
+			ret = 0;
+			break;
+		}
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Name of the IOMMU instance (/sys/class/iommu/...) a PCI device sits behind */
+static inline int pci_iommu_name(const char *bdf, char *name, size_t len)
+{
+	char path[300], link[300];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	copy_name(name, len, basename(link));
+	return 0;
+}
+
+static inline int pci_group_type(const char *bdf, char *type, size_t len)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
+	return read_line(path, type, len);
+}
+
+#endif

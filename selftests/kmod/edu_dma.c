@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * edu_dma: test driver for QEMU's edu device (1234:11e8) that moves data
+ * through the DMA API, so through the IOMMU domain of the device.
+ *
+ * /sys/kernel/debug/edu_dma/
+ *   roundtrip  write "COUNT SIZE": COUNT times, DMA SIZE bytes of a fresh
+ *              pattern RAM -> edu -> RAM (each buffer mapped with
+ *              dma_map_single for that transfer only) and compare.
+ *              The write fails with EIO on a mismatch, ETIMEDOUT if edu
+ *              never completes.
+ *   stale      write anything: map a buffer, DMA from it (the IOMMU may
+ *              cache the translation), unmap it, DMA from the same IOVA
+ *              again. result says whether the old data still came through.
+ *   fault      write an IOVA: DMA from it into edu (expected to fault).
+ *   map_info   read: map one page with a 64-bit mask, print its DMA address
+ *              and physical address, unmap.
+ *   result     read: the outcome of the last write, "key=value ...".
+ *
+ * edu takes ~100 ms (virtual time) per transfer and addresses 28 bits.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#define EDU_REG_ID		0x00
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_CMD_RUN		BIT(0)
+#define EDU_DMA_CMD_TO_RAM	BIT(1)	/* edu buffer -> RAM */
+#define EDU_BUF_ADDR		0x40000
+#define EDU_BUF_SIZE		4096
+#define EDU_DMA_BITS		28
+#define EDU_DMA_TIMEOUT_MS	5000
+
+struct edu_dma {
+	struct pci_dev	*pdev;
+	void __iomem	*regs;
+	struct dentry	*debugfs;
+	struct mutex	lock;		/* one transfer at a time, and result */
+	bool		can_dma;	/* false: edu cannot reach its buffers */
+	char		result[256];
+};
+
+/* Only one edu is expected; debugfs names are not per device. */
+static struct edu_dma *edu_dev;
+
+static int edu_transfer(struct edu_dma *edu, dma_addr_t ram, size_t len,
+			bool to_ram)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(EDU_DMA_TIMEOUT_MS);
+
+	writeq(to_ram ? EDU_BUF_ADDR : ram, edu->regs + EDU_REG_DMA_SRC);
+	writeq(to_ram ? ram : EDU_BUF_ADDR, edu->regs + EDU_REG_DMA_DST);
+	writeq(len, edu->regs + EDU_REG_DMA_COUNT);
+	writeq(EDU_DMA_CMD_RUN | (to_ram ? EDU_DMA_CMD_TO_RAM : 0),
+	       edu->regs + EDU_REG_DMA_CMD);
+
+	while (readq(edu->regs + EDU_REG_DMA_CMD) & EDU_DMA_CMD_RUN) {
+		if (time_after(jiffies, timeout))
+			return -ETIMEDOUT;
+		usleep_range(1000, 2000);
+	}
+	return 0;
+}
+
+/* Map @buf for one transfer, run it, unmap. */
+static int edu_dma_buf(struct edu_dma *edu, void *buf, size_t len, bool to_ram,
+		       dma_addr_t *iova)
+{
+	enum dma_data_direction dir = to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t addr;
+	int ret;
+
+	addr = dma_map_single(dev, buf, len, dir);
+	if (dma_mapping_error(dev, addr))
+		return -ENOMEM;
+	ret = edu_transfer(edu, addr, len, to_ram);
+	dma_unmap_single(dev, addr, len, dir);
+	if (iova)
+		*iova = addr;
+	return ret;
+}
+
+static void edu_fill(u8 *buf, size_t len, u32 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (u8)(seed * 31 + i * 7 + (i >> 8));
+}
+
+static int edu_roundtrip(struct edu_dma *edu, unsigned int count, size_t len)
+{
+	dma_addr_t iova_out = 0, iova_in = 0;
+	u8 *out, *in;
+	unsigned int i;
+	int ret = 0;
+
+	out = kmalloc(len, GFP_KERNEL);
+	in = kmalloc(len, GFP_KERNEL);
+	if (!out || !in) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	for (i = 0; i < count; i++) {
+		edu_fill(out, len, i + 1);
+		memset(in, 0, len);
+		ret = edu_dma_buf(edu, out, len, false, &iova_out);
+		if (ret)
+			break;
+		ret = edu_dma_buf(edu, in, len, true, &iova_in);
+		if (ret)
+			break;
+		if (memcmp(out, in, len)) {
+			ret = -EIO;
+			break;
+		}
+	}
+	snprintf(edu->result, sizeof(edu->result),
+		 "roundtrip ok=%u of=%u size=%zu iova_out=%#llx iova_in=%#llx phys_out=%#llx err=%d\n",
+		 i, count, len, (u64)iova_out, (u64)iova_in,
+		 (u64)virt_to_phys(out), ret);
+out_free:
+	kfree(out);
+	kfree(in);
+	return ret;
+}
+
+static dma_addr_t edu_map(struct edu_dma *edu, void *buf, bool to_ram)
+{
+	return dma_map_single(&edu->pdev->dev, buf, EDU_BUF_SIZE,
+			      to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+}
+
+static void edu_unmap(struct edu_dma *edu, dma_addr_t iova, bool to_ram)
+{
+	dma_unmap_single(&edu->pdev->dev, iova, EDU_BUF_SIZE,
+			 to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+}
+
+/*
+ * Every buffer is mapped up front and the unmap under test is the first one:
+ * a test knob that drops "the next invalidation" then drops exactly that
+ * one, and no new mapping can reuse the IOVA while it may still be live.
+ */
+static int edu_stale(struct edu_dma *edu)
+{
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t iova_old, iova_scrub, iova_back;
+	u8 *old, *scrub, *back;
+	int stale, ret = -ENOMEM;
+
+	old = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	scrub = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	back = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!old || !scrub || !back)
+		goto out_free;
+	memset(old, 0xa5, EDU_BUF_SIZE);
+
+	iova_scrub = edu_map(edu, scrub, false);
+	if (dma_mapping_error(dev, iova_scrub))
+		goto out_free;
+	iova_back = edu_map(edu, back, true);
+	if (dma_mapping_error(dev, iova_back))
+		goto out_unmap_scrub;
+	iova_old = edu_map(edu, old, false);
+	if (dma_mapping_error(dev, iova_old))
+		goto out_unmap_back;
+
+	/* Through the translation, which the IOMMU may now cache */
+	ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+	if (!ret)
+		ret = edu_transfer(edu, iova_scrub, EDU_BUF_SIZE, false);
+	edu_unmap(edu, iova_old, false);
+	/* Use after unmap: only a stale translation lets the 0xa5 through */
+	if (!ret)
+		ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+	if (!ret)
+		ret = edu_transfer(edu, iova_back, EDU_BUF_SIZE, true);
+
+out_unmap_back:
+	edu_unmap(edu, iova_back, true);
+out_unmap_scrub:
+	edu_unmap(edu, iova_scrub, false);
+	if (!ret) {
+		stale = !memcmp(old, back, EDU_BUF_SIZE);
+		snprintf(edu->result, sizeof(edu->result),
+			 "stale=%d iova=%#llx first=%#x\n", stale,
+			 (u64)iova_old, back[0]);
+	}
+out_free:
+	kfree(old);
+	kfree(scrub);
+	kfree(back);
+	return ret;
+}
+
+static int edu_fault(struct edu_dma *edu, u64 iova)
+{
+	u8 *scrub, *back;
+	int ret = -ENOMEM;
+
+	scrub = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	back = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!scrub || !back)
+		goto out_free;
+	memset(scrub, 0x3c, EDU_BUF_SIZE);
+
+	ret = edu_dma_buf(edu, scrub, EDU_BUF_SIZE, false, NULL);
+	if (!ret)
+		ret = edu_transfer(edu, iova, EDU_BUF_SIZE, false);
+	if (!ret)
+		ret = edu_dma_buf(edu, back, EDU_BUF_SIZE, true, NULL);
+	if (!ret)
+		snprintf(edu->result, sizeof(edu->result),
+			 "fault iova=%#llx first=%#x\n", iova, back[0]);
+out_free:
+	kfree(scrub);
+	kfree(back);
+	return ret;
+}
+
+static ssize_t edu_roundtrip_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	unsigned int count, size;
+	char buf[32] = {};
+	int ret;
+
+	if (len >= sizeof(buf) || copy_from_user(buf, ubuf, len))
+		return -EINVAL;
+	if (sscanf(buf, "%u %u", &count, &size) != 2 || !count ||
+	    count > 1000 || !size || size > EDU_BUF_SIZE)
+		return -EINVAL;
+
+	if (!edu->can_dma)
+		return -ENXIO;
+
+	mutex_lock(&edu->lock);
+	ret = edu_roundtrip(edu, count, size);
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
+static ssize_t edu_stale_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	int ret;
+
+	if (!edu->can_dma)
+		return -ENXIO;
+
+	mutex_lock(&edu->lock);
+	ret = edu_stale(edu);
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
+static ssize_t edu_fault_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	u64 iova;
+	int ret;
+
+	ret = kstrtou64_from_user(ubuf, len, 0, &iova);
+	if (ret)
+		return ret;
+	/* edu truncates to 28 bits; refuse rather than fault elsewhere */
+	if (iova >> EDU_DMA_BITS || iova + EDU_BUF_SIZE > BIT(EDU_DMA_BITS))
+		return -ERANGE;
+
+	if (!edu->can_dma)
+		return -ENXIO;
+
+	mutex_lock(&edu->lock);
+	ret = edu_fault(edu, iova);
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
+static ssize_t edu_map_info_read(struct file *file, char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t addr;
+	char out[96];
+	void *page;
+	int n;
+
+	page = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+
+	mutex_lock(&edu->lock);
+	/* Wide mask: with an identity domain the address must be the PA */
+	dma_set_mask(dev, DMA_BIT_MASK(64));
+	addr = dma_map_single(dev, page, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, addr)) {
+		n = -ENOMEM;
+	} else {
+		dma_unmap_single(dev, addr, PAGE_SIZE, DMA_TO_DEVICE);
+		n = scnprintf(out, sizeof(out), "dma=%#llx phys=%#llx\n",
+			      (u64)addr, (u64)virt_to_phys(page));
+	}
+	if (edu->can_dma)
+		dma_set_mask(dev, DMA_BIT_MASK(EDU_DMA_BITS));
+	mutex_unlock(&edu->lock);
+	kfree(page);
+
+	if (n < 0)
+		return n;
+	return simple_read_from_buffer(ubuf, len, ppos, out, n);
+}
+
+static ssize_t edu_result_read(struct file *file, char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	char out[sizeof(edu->result)];
+
+	mutex_lock(&edu->lock);
+	memcpy(out, edu->result, sizeof(out));
+	mutex_unlock(&edu->lock);
+	return simple_read_from_buffer(ubuf, len, ppos, out, strlen(out));
+}
+
+static const struct file_operations edu_roundtrip_fops = {
+	.open = simple_open,
+	.write = edu_roundtrip_write,
+};
+
+static const struct file_operations edu_stale_fops = {
+	.open = simple_open,
+	.write = edu_stale_write,
+};
+
+static const struct file_operations edu_fault_fops = {
+	.open = simple_open,
+	.write = edu_fault_write,
+};
+
+static const struct file_operations edu_map_info_fops = {
+	.open = simple_open,
+	.read = edu_map_info_read,
+};
+
+static const struct file_operations edu_result_fops = {
+	.open = simple_open,
+	.read = edu_result_read,
+};
+
+static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct edu_dma *edu;
+	int ret;
+
+	if (edu_dev)
+		return -EBUSY;
+
+	edu = devm_kzalloc(&pdev->dev, sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	edu->pdev = pdev;
+	mutex_init(&edu->lock);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	edu->regs = pcim_iomap_region(pdev, 0, KBUILD_MODNAME);
+	if (IS_ERR(edu->regs))
+		return PTR_ERR(edu->regs);
+	/*
+	 * Without translation (identity domain) RAM lies above edu's 28 bits:
+	 * the device stays usable for map_info only.
+	 */
+	edu->can_dma = !dma_set_mask_and_coherent(&pdev->dev,
+						  DMA_BIT_MASK(EDU_DMA_BITS));
+	if (!edu->can_dma) {
+		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+		if (ret)
+			return ret;
+		dev_info(&pdev->dev, "RAM beyond the 28-bit DMA range: no transfers\n");
+	}
+	pci_set_master(pdev);
+	pci_set_drvdata(pdev, edu);
+
+	edu->debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("roundtrip", 0200, edu->debugfs, edu,
+			    &edu_roundtrip_fops);
+	debugfs_create_file("stale", 0200, edu->debugfs, edu, &edu_stale_fops);
+	debugfs_create_file("fault", 0200, edu->debugfs, edu, &edu_fault_fops);
+	debugfs_create_file("map_info", 0400, edu->debugfs, edu,
+			    &edu_map_info_fops);
+	debugfs_create_file("result", 0400, edu->debugfs, edu,
+			    &edu_result_fops);
+	edu_dev = edu;
+	dev_info(&pdev->dev, "edu id %#x\n", readl(edu->regs + EDU_REG_ID));
+	return 0;
+}
+
+static void edu_remove(struct pci_dev *pdev)
+{
+	struct edu_dma *edu = pci_get_drvdata(pdev);
+
+	debugfs_remove_recursive(edu->debugfs);
+	edu_dev = NULL;
+	pci_clear_master(pdev);
+}
+
+static const struct pci_device_id edu_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, edu_ids);
+
+static struct pci_driver edu_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= edu_ids,
+	.probe		= edu_probe,
+	.remove		= edu_remove,
+};
+module_pci_driver(edu_driver);
+
+MODULE_DESCRIPTION("edu DMA test driver (iommu-nest selftests)");
+MODULE_LICENSE("GPL");
