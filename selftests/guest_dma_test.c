@@ -168,6 +168,25 @@ TEST_F(edu, identity_domain)
 	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
 }
 
+/* Deferred flush (DMA-FQ): unmaps are invalidated later, in batches */
+TEST_F(edu, lazy_domain_roundtrip)
+{
+	char type[32];
+
+	ASSERT_EQ(0, edu_bind(self->bdf, false));
+	ASSERT_EQ(0, set_group_type(self->bdf, "DMA-FQ"));
+	ASSERT_EQ(0, edu_bind(self->bdf, true));
+	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
+	EXPECT_STREQ("DMA-FQ", type);
+	EXPECT_EQ(0, edu_cmd("roundtrip", "8 4096"));
+	EXPECT_EQ(0, edu_cmd("roundtrip", "4 1000"));
+
+	ASSERT_EQ(0, edu_bind(self->bdf, false));
+	ASSERT_EQ(0, set_group_type(self->bdf, "DMA"));
+	ASSERT_EQ(0, edu_bind(self->bdf, true));
+	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+}
+
 /* Every endpoint pins the module: unloading under live DMA must fail. */
 TEST_F(edu, unload_refused_while_busy)
 {

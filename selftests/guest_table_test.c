@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Table mode (patched QEMU offering VIRTIO_IOMMU_F_ATTACH_TABLE): the guest
+ * module shares io-pgtable-arm tables with the device, so DMA mappings never
+ * send MAP or UNMAP; only INVALIDATE requests reach the device.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "guest_util.h"
+
+FIXTURE(table) {
+	char bdf[64];
+};
+
+FIXTURE_SETUP(table)
+{
+	ASSERT_EQ(0, guest_modules_load());
+	ASSERT_EQ(0, pci_find(0x1234, 0x11e8, self->bdf, sizeof(self->bdf)));
+}
+
+FIXTURE_TEARDOWN(table)
+{
+}
+
+TEST_F(table, device_in_table_mode)
+{
+	char mode[32];
+
+	ASSERT_EQ(0, viommu_mode(mode, sizeof(mode)));
+	EXPECT_STREQ("table", mode);
+}
+
+/* 8 round trips = 16 maps and 16 unmaps: none may trap as MAP or UNMAP */
+TEST_F(table, map_unmap_never_trap)
+{
+	long long maps0 = viommu_stat("maps"), unmaps0 = viommu_stat("unmaps");
+	long long inval0 = viommu_stat("invalidations");
+	char res[256];
+
+	ASSERT_LE(0, maps0);
+	ASSERT_EQ(0, edu_cmd("roundtrip", "8 4096"));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("%s", res);
+	EXPECT_EQ(maps0, viommu_stat("maps"));
+	EXPECT_EQ(unmaps0, viommu_stat("unmaps"));
+	/* Strict domain: one leaf invalidation per unmap */
+	EXPECT_LE(inval0 + 16, viommu_stat("invalidations"));
+}
+
+TEST_HARNESS_MAIN
