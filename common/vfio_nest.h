@@ -380,7 +380,11 @@ enum vfio_nest_fault_reason {
 
 /* struct vfio_nest_fault.flags */
 #define VFIO_NEST_FAULT_WRITE		0x1U /* the access was a write */
-#define VFIO_NEST_FAULT_STAGE2		0x2U /* raised by the stage 2 walk */
+/*
+ * Raised by the stage-2 walk. arm-smmu-v3 (7.x) handles stage-2 faults in the
+ * host and never forwards them, so it is not seen there today.
+ */
+#define VFIO_NEST_FAULT_STAGE2		0x2U
 #define VFIO_NEST_FAULT_LOST		0x4U /* records were lost before */
 
 /**

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -73,48 +74,48 @@ TEST_F(vfio_nest, unknown_ioctl)
 }
 
 /*
- * Every structure is extensible: shorter than its last mandatory field is
- * EINVAL, longer with a non-zero tail is E2BIG, longer with a zero tail
- * behaves exactly like the exact size.
+ * Every structure is extensible: shorter than its last mandatory field (for
+ * all of ours, the last field) is EINVAL, longer with a non-zero tail is
+ * E2BIG, longer with a zero tail behaves exactly like the exact size.
  */
-#define TEST_LENGTH(_struct, _ioctl, _last)                              \
-	{                                                                \
-		size_t min_size = offsetofend(struct _struct, _last);    \
-		struct {                                                 \
-			struct _struct cmd;                              \
-			uint8_t extra;                                   \
-		} cmd = { .cmd = { .size = min_size - 1 },               \
-			  .extra = UINT8_MAX };                          \
-		int old_errno;                                           \
-		int rc;                                                  \
-									 \
-		EXPECT_ERRNO(EINVAL, ioctl(self->fd, _ioctl, &cmd));     \
-		cmd.cmd.size = 0;                                        \
-		EXPECT_ERRNO(EINVAL, ioctl(self->fd, _ioctl, &cmd));     \
-		cmd.cmd.size = sizeof(struct _struct) + 1;               \
-		EXPECT_ERRNO(E2BIG, ioctl(self->fd, _ioctl, &cmd));      \
-		cmd.cmd.size = sizeof(struct _struct);                   \
-		rc = ioctl(self->fd, _ioctl, &cmd);                      \
-		old_errno = errno;                                       \
-		cmd.cmd.size = sizeof(struct _struct) + 1;               \
-		cmd.extra = 0;                                           \
-		if (rc) {                                                \
-			EXPECT_ERRNO(old_errno,                          \
-				     ioctl(self->fd, _ioctl, &cmd));     \
-		} else {                                                 \
-			ASSERT_EQ(0, ioctl(self->fd, _ioctl, &cmd));     \
-		}                                                        \
-	}
+static void test_length(struct __test_metadata *_metadata, int fd,
+			unsigned long cmd, size_t size)
+{
+	uint8_t buf[256] = {};
+	__u32 *usize = (__u32 *)buf;
+	int old_errno, rc;
+
+	ASSERT_LT(size + 1, sizeof(buf));
+	buf[size] = UINT8_MAX;
+	*usize = size - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, cmd, buf));
+	*usize = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, cmd, buf));
+	*usize = size + 1;
+	EXPECT_ERRNO(E2BIG, ioctl(fd, cmd, buf));
+	*usize = size;
+	rc = ioctl(fd, cmd, buf);
+	old_errno = errno;
+	memset(buf, 0, sizeof(buf));
+	*usize = size + 1;
+	if (rc)
+		EXPECT_ERRNO(old_errno, ioctl(fd, cmd, buf));
+	else
+		ASSERT_EQ(0, ioctl(fd, cmd, buf));
+}
 
 TEST_F(vfio_nest, struct_lengths)
 {
-	TEST_LENGTH(vfio_nest_version, VFIO_NEST_GET_VERSION, __reserved);
-	TEST_LENGTH(vfio_nest_info, VFIO_NEST_GET_INFO, out_smmu_idr);
-	TEST_LENGTH(vfio_nest_attach_table, VFIO_NEST_ATTACH_TABLE,
-		    __reserved);
-	TEST_LENGTH(vfio_nest_detach_table, VFIO_NEST_DETACH_TABLE,
-		    __reserved);
-	TEST_LENGTH(vfio_nest_invalidate, VFIO_NEST_INVALIDATE, __reserved2);
+	test_length(_metadata, self->fd, VFIO_NEST_GET_VERSION,
+		    sizeof(struct vfio_nest_version));
+	test_length(_metadata, self->fd, VFIO_NEST_GET_INFO,
+		    sizeof(struct vfio_nest_info));
+	test_length(_metadata, self->fd, VFIO_NEST_ATTACH_TABLE,
+		    sizeof(struct vfio_nest_attach_table));
+	test_length(_metadata, self->fd, VFIO_NEST_DETACH_TABLE,
+		    sizeof(struct vfio_nest_detach_table));
+	test_length(_metadata, self->fd, VFIO_NEST_INVALIDATE,
+		    sizeof(struct vfio_nest_invalidate));
 }
 
 TEST(open_many)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vfio_edu.h: QEMU's edu PCI device (1234:11e8) as a DMA engine for tests,
+ * QEMU's edu PCI device (1234:11e8) as a DMA engine for tests,
  * driven from userspace through a VFIO device cdev bound to an iommufd.
  *
  * Header-only so that every test program and tool can include it without a
@@ -414,9 +414,13 @@ static inline int vfio_edu_dma(struct vfio_edu *edu, __u64 iova,
 	vfio_edu_write64(edu, EDU_REG_DMA_SRC, to_ram ? dev : iova);
 	vfio_edu_write64(edu, EDU_REG_DMA_DST, to_ram ? iova : dev);
 	vfio_edu_write64(edu, EDU_REG_DMA_COUNT, len);
+	/* Buffers and page tables written by the CPU before edu reads them. */
+	__sync_synchronize();
 	vfio_edu_write64(edu, EDU_REG_DMA_CMD,
 			 EDU_DMA_CMD_START | (to_ram ? EDU_DMA_CMD_TO_RAM : 0));
-	return vfio_edu_dma_wait(edu, EDU_DMA_TIMEOUT_MS);
+	ret = vfio_edu_dma_wait(edu, EDU_DMA_TIMEOUT_MS);
+	__sync_synchronize();
+	return ret;
 }
 
 static inline int vfio_edu_dma_to_device(struct vfio_edu *edu, __u64 iova,

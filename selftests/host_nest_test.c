@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * host_nest_test: the test plays a VMM. It opens edu through VFIO cdev +
+ * iommufd, maps a buffer of "guest RAM" as the VM's stage 2, builds Arm LPAE
+ * stage-1 tables inside it the way a guest kernel would, hands them to
+ * /dev/vfio-nest and makes edu DMA through both stages.
+ *
+ * Needs an SMMU that can nest (IDR3.FWB: the smmuv3-nest profile's patched
+ * QEMU); skips elsewhere.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vfio_edu.h"
+#include "host_test.h"
+
+#define GUEST_IPA	0x04000000ull	/* below edu's 28-bit DMA mask */
+#define GUEST_SIZE	(4ull << 20)
+#define HOST_IPA	0x03000000ull	/* the VMM keeps it free for us */
+#define S2_HOLE_IPA	0x05000000ull	/* not in the stage 2 */
+#define VA_SRC		0x00100000ull
+#define VA_DST		0x00200000ull
+#define VA_STALE	0x00300000ull
+#define VA_HOLE		0x00500000ull
+#define VA_S2_HOLE	0x00600000ull
+#define XFER		EDU_DMA_BUF_SIZE
+#define ASID		1
+
+struct vmm {
+	struct vfio_edu edu;
+	struct guest g;
+	int fd;				/* /dev/vfio-nest */
+	struct vfio_nest_info info;
+	uint64_t p_src, p_dst, p_a, p_b;
+};
+
+static void fill(void *p, size_t len, unsigned int seed)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 13 + (i >> 8));
+}
+
+static int ips_for(const struct vfio_nest_info *info)
+{
+	return arm_lpae_ips_from_bits(info->out_oas);
+}
+
+static struct vfio_nest_attach_table attach_args(struct vmm *v, uint32_t asid)
+{
+	struct vfio_nest_attach_table at = {
+		.size = sizeof(at),
+		.device_fd = v->edu.device_fd,
+		.iommufd = v->edu.iommufd,
+		.dev_id = v->edu.dev_id,
+		.s2_pt_id = v->edu.ioas_id,
+		.host_ipa = HOST_IPA,
+		.format = VFIO_NEST_FORMAT_ARM_LPAE_S1,
+		.asid = asid,
+		.tcr = GUEST_TCR(ips_for(&v->info)),
+		.ttbr0 = v->g.root,
+		.mair = GUEST_MAIR,
+	};
+
+	return at;
+}
+
+static int attach_table(struct vmm *v, uint32_t asid)
+{
+	struct vfio_nest_attach_table at = attach_args(v, asid);
+
+	return ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at);
+}
+
+static int detach_table(struct vmm *v, uint32_t flags)
+{
+	struct vfio_nest_detach_table dt = {
+		.size = sizeof(dt),
+		.flags = flags,
+		.device_fd = v->edu.device_fd,
+	};
+
+	return ioctl(v->fd, VFIO_NEST_DETACH_TABLE, &dt);
+}
+
+static int invalidate(struct vmm *v, struct vfio_nest_inv_entry *e,
+		      uint32_t *num)
+{
+	struct vfio_nest_invalidate inv = {
+		.size = sizeof(inv),
+		.device_fd = v->edu.device_fd,
+		.entry_len = sizeof(*e),
+		.entry_num = *num,
+		.entries_uptr = (uintptr_t)e,
+	};
+	int ret = ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv);
+
+	*num = inv.entry_num;
+	return ret;
+}
+
+/* Load @seed's pattern into edu's buffer through VA_SRC. */
+static int load_device(struct vmm *v, unsigned int seed)
+{
+	fill(guest_ptr(&v->g, v->p_src), XFER, seed);
+	return vfio_edu_dma_to_device(&v->edu, VA_SRC, 0, XFER);
+}
+
+static bool holds(struct vmm *v, uint64_t ipa, unsigned int seed)
+{
+	uint8_t want[XFER];
+
+	fill(want, XFER, seed);
+	return !memcmp(guest_ptr(&v->g, ipa), want, XFER);
+}
+
+/* Wait up to @ms for a fault record; returns how many were read. */
+static int read_faults(int fd, struct vfio_nest_fault *f, int max, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	n = read(fd, f, max * sizeof(*f));
+	return n < 0 ? -errno : (int)(n / sizeof(*f));
+}
+
+static int vmm_setup(struct vmm *v)
+{
+	struct vfio_nest_info *info = &v->info;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->edu.device_fd = -1;
+	v->edu.iommufd = -1;
+	v->fd = open_vfio_nest();
+	if (v->fd < 0)
+		return -ENOENT;
+	ret = vfio_edu_open(&v->edu);
+	if (ret)
+		return ret;
+	info->size = sizeof(*info);
+	info->iommufd = v->edu.iommufd;
+	info->dev_id = v->edu.dev_id;
+	if (ioctl(v->fd, VFIO_NEST_GET_INFO, info))
+		return -errno;
+	if (!(info->out_caps & VFIO_NEST_CAP_NESTING))
+		return -EOPNOTSUPP;
+
+	v->g.size = GUEST_SIZE;
+	v->g.ipa = GUEST_IPA;
+	v->g.ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v->g.ram == MAP_FAILED)
+		return -ENOMEM;
+	ret = vfio_edu_ioas_map(&v->edu, v->edu.ioas_id, v->g.ram, GUEST_SIZE,
+				GUEST_IPA);
+	if (ret)
+		return ret;
+	if (!guest_new_root(&v->g))
+		return -ENOMEM;
+	v->p_src = guest_alloc_page(&v->g);
+	v->p_dst = guest_alloc_page(&v->g);
+	v->p_a = guest_alloc_page(&v->g);
+	v->p_b = guest_alloc_page(&v->g);
+	if (guest_map(&v->g, VA_SRC, v->p_src) ||
+	    guest_map(&v->g, VA_DST, v->p_dst))
+		return -ENOMEM;
+	return 0;
+}
+
+static void vmm_teardown(struct vmm *v)
+{
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = -1;
+	if (v->edu.device_fd >= 0 || v->edu.iommufd >= 0)
+		vfio_edu_close(&v->edu);
+	if (v->g.ram && v->g.ram != MAP_FAILED)
+		munmap(v->g.ram, GUEST_SIZE);
+	v->g.ram = NULL;
+}
+
+/* Why a vmm_setup() result means "skip", or NULL if it does not. */
+static const char *skip_reason(int ret)
+{
+	if (ret == -ENOENT || ret == -ENODEV)
+		return "no /dev/vfio-nest or no edu device";
+	if (ret == -EOPNOTSUPP)
+		return "SMMU cannot nest (IDR3.FWB clear: stock QEMU)";
+	return NULL;
+}
+
+FIXTURE(nest) {
+	struct vmm v;
+};
+
+FIXTURE_SETUP(nest)
+{
+	int ret = vmm_setup(&self->v);
+
+	if (skip_reason(ret))
+		SKIP(return, "%s", skip_reason(ret));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(nest)
+{
+	vmm_teardown(&self->v);
+}
+
+TEST_F(nest, info)
+{
+	struct vfio_nest_info *info = &self->v.info;
+
+	EXPECT_EQ(1u << VFIO_NEST_FORMAT_ARM_LPAE_S1, info->out_formats);
+	EXPECT_NE(0, info->out_granules & ARM_LPAE_GRANULE_4K);
+	EXPECT_LE(32, info->out_oas);
+	EXPECT_LE(48, info->out_ias);
+	EXPECT_TRUE(info->out_asid_bits == 8 || info->out_asid_bits == 16);
+	EXPECT_EQ(getpagesize(), info->out_host_window);
+	TH_LOG("granules %#x ias %u oas %u asid %u caps %#x idr0 %#x idr3 %#x",
+	       info->out_granules, info->out_ias, info->out_oas,
+	       info->out_asid_bits, info->out_caps, info->out_smmu_idr[0],
+	       info->out_smmu_idr[2]);
+}
+
+TEST_F(nest, dma_round_trip)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x21));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x21));
+
+	/* Short and unaligned, both directions. */
+	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_device(&v->edu, VA_SRC + 100, 7, 300));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 7, VA_DST + 1000, 300));
+	ASSERT_EQ(0, memcmp(guest_ptr(&v->g, v->p_src) + 100,
+			    guest_ptr(&v->g, v->p_dst) + 1000, 300));
+	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
+}
+
+TEST_F(nest, fault_unmapped_iova)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_fault f[8];
+	struct pollfd pfd = { .fd = v->fd, .events = POLLIN };
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	EXPECT_ERRNO(EAGAIN, read(v->fd, f, sizeof(f)));
+	EXPECT_ERRNO(EINVAL, read(v->fd, f, sizeof(f[0]) - 1));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+
+	/* One 4-byte write: one access, one record. */
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_HOLE + 0x40, 4));
+	ASSERT_EQ(1, read_faults(v->fd, f, 8, 2000));
+	EXPECT_EQ(v->edu.dev_id, f[0].dev_id);
+	EXPECT_EQ(VFIO_NEST_FAULT_TRANSLATION, f[0].reason);
+	EXPECT_EQ(VA_HOLE + 0x40, f[0].iova);
+	EXPECT_NE(0, f[0].flags & VFIO_NEST_FAULT_WRITE);
+	EXPECT_EQ(0, f[0].flags & VFIO_NEST_FAULT_STAGE2);
+	EXPECT_EQ(ASID, f[0].asid);
+	EXPECT_ERRNO(EAGAIN, read(v->fd, f, sizeof(f)));
+
+	/* A read from the hole is reported as a read. */
+	ASSERT_EQ(0, vfio_edu_dma_to_device(&v->edu, VA_HOLE, 0, 4));
+	ASSERT_EQ(1, read_faults(v->fd, f, 8, 2000));
+	EXPECT_EQ(VA_HOLE, f[0].iova);
+	EXPECT_EQ(0, f[0].flags & VFIO_NEST_FAULT_WRITE);
+
+	/* The device still works afterwards. */
+	ASSERT_EQ(0, load_device(v, 0x44));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x44));
+}
+
+/*
+ * A stage-2 fault is the host's business (arm-smmu-v3 keeps it from the
+ * vEVENTQ): nothing reaches the VMM, nothing reaches memory.
+ */
+TEST_F(nest, fault_stage2_not_reported)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_fault f[8];
+
+	ASSERT_EQ(0, guest_map(&v->g, VA_S2_HOLE, S2_HOLE_IPA));
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x2f));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_S2_HOLE, 4));
+	ASSERT_EQ(0, read_faults(v->fd, f, 8, 500));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x2f));
+}
+
+TEST_F(nest, detach_abort_blocks_dma)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x31));
+	ASSERT_EQ(0, detach_table(v, VFIO_NEST_DETACH_ABORT));
+	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_dst, XFER));
+	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
+	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[XFER - 1]);
+	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
+	/* And a fresh attach works again. */
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x31));
+}
+
+TEST_F(nest, detach_to_stage2)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x32));
+	ASSERT_EQ(0, detach_table(v, 0));
+	/* Stage 2 alone: the IOVA is the IPA. */
+	memset(guest_ptr(&v->g, v->p_a), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_a, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0x32));
+}
+
+TEST_F(nest, reattach_switches_table)
+{
+	struct vmm *v = &self->v;
+	uint64_t root1 = v->g.root;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x51));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x51));
+
+	/* A second table where VA_DST is p_b, another ASID, no INVALIDATE. */
+	ASSERT_NE(0, guest_new_root(&v->g));
+	ASSERT_EQ(0, guest_map(&v->g, VA_SRC, v->p_src));
+	ASSERT_EQ(0, guest_map(&v->g, VA_DST, v->p_b));
+	ASSERT_EQ(0, attach_table(v, ASID + 1));
+	ASSERT_EQ(0, load_device(v, 0x52));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_b, 0x52));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x51));
+
+	/* And back, same ASID as before: still no stale entry. */
+	v->g.root = root1;
+	ASSERT_EQ(0, attach_table(v, ASID + 1));
+	ASSERT_EQ(0, load_device(v, 0x53));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x53));
+}
+
+TEST_F(nest, reattach_keeps_plumbing)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_attach_table at;
+	int other;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+
+	at = attach_args(v, ASID);
+	at.host_ipa = HOST_IPA + 0x10000;
+	EXPECT_ERRNO(EBUSY, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_HOST_IPA, at.out_bad_field);
+	at = attach_args(v, ASID);
+	at.dev_id = v->edu.dev_id + 100;
+	EXPECT_ERRNO(EBUSY, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_DEV_ID, at.out_bad_field);
+
+	/* Another VM context cannot take the device. */
+	other = open_vfio_nest();
+	ASSERT_LE(0, other);
+	at = attach_args(v, ASID);
+	EXPECT_ERRNO(EBUSY, ioctl(other, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_DEVICE_FD, at.out_bad_field);
+	close(other);
+
+	/* Refused re-attaches left the table in force. */
+	ASSERT_EQ(0, load_device(v, 0x61));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x61));
+}
+
+TEST_F(nest, not_attached)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_inv_entry e = { .scope = VFIO_NEST_INV_SCOPE_ALL };
+	uint32_t num = 1;
+
+	EXPECT_ERRNO(ENOENT, invalidate(v, &e, &num));
+	EXPECT_EQ(0, num);
+	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
+	EXPECT_ERRNO(ENOENT, detach_table(v, VFIO_NEST_DETACH_ABORT));
+}
+
+/* Each malformed field of ATTACH_TABLE: errno and the field reported. */
+TEST_F(nest, attach_errors)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_attach_table at;
+	uint64_t tcr = GUEST_TCR(ips_for(&v->info));
+
+#define ATTACH_ERR(_errno, _field, _stmt)				\
+	do {								\
+		at = attach_args(v, ASID);				\
+		_stmt;							\
+		EXPECT_ERRNO(_errno,					\
+			     ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));\
+		EXPECT_EQ(VFIO_NEST_FIELD_##_field, at.out_bad_field);	\
+	} while (0)
+
+	ATTACH_ERR(EOPNOTSUPP, FLAGS, at.flags = 1);
+	ATTACH_ERR(EOPNOTSUPP, FLAGS, at.flags = 1u << 31);
+	ATTACH_ERR(EINVAL, RESERVED, at.__reserved = 1);
+	ATTACH_ERR(EPROTONOSUPPORT, FORMAT, at.format = 0);
+	ATTACH_ERR(EPROTONOSUPPORT, FORMAT, at.format = 2);
+	ATTACH_ERR(EBADF, DEVICE_FD, at.device_fd = -1);
+	ATTACH_ERR(EBADF, DEVICE_FD, at.device_fd = 1000);
+	ATTACH_ERR(ENODEV, DEVICE_FD, at.device_fd = v->edu.iommufd);
+	ATTACH_ERR(ENODEV, DEVICE_FD, at.device_fd = v->fd);
+	ATTACH_ERR(EBADF, IOMMUFD, at.iommufd = -1);
+	ATTACH_ERR(EBADFD, IOMMUFD, at.iommufd = v->edu.device_fd);
+	ATTACH_ERR(EBADFD, IOMMUFD, at.iommufd = v->fd);
+	ATTACH_ERR(ENOENT, DEV_ID, at.dev_id = 0xdead);
+	ATTACH_ERR(ENOENT, S2_PT_ID, at.s2_pt_id = 0xdead);
+	ATTACH_ERR(EINVAL, HOST_IPA, at.host_ipa = HOST_IPA + 8);
+	ATTACH_ERR(ERANGE, HOST_IPA, at.host_ipa = 1ull << v->info.out_oas);
+	ATTACH_ERR(ERANGE, HOST_IPA,
+		   at.ipa_size = 0x10000000; at.host_ipa = 0x10000000);
+	ATTACH_ERR(EEXIST, HOST_IPA, at.host_ipa = GUEST_IPA + 0x100000);
+	ATTACH_ERR(EINVAL, IPA_SIZE, at.ipa_size = 0x10000001);
+	ATTACH_ERR(ERANGE, IPA_SIZE,
+		   at.ipa_size = 2ull << v->info.out_oas);
+	ATTACH_ERR(EINVAL, TCR, at.tcr = tcr | (1ull << 63));
+	ATTACH_ERR(EINVAL, TCR, at.tcr = tcr | (1ull << 22));	/* A1 */
+	ATTACH_ERR(EINVAL, TCR, at.tcr = tcr | (1ull << 37));	/* TBI0 */
+	ATTACH_ERR(ERANGE, TCR_T0SZ,
+		   at.tcr = (tcr & ~ARM_LPAE_TCR_PREP(T0SZ, ~0ull)) |
+			    ARM_LPAE_TCR_PREP(T0SZ, 10));
+	ATTACH_ERR(EINVAL, TCR_T0SZ,
+		   at.tcr = (tcr & ~ARM_LPAE_TCR_PREP(T0SZ, ~0ull)) |
+			    ARM_LPAE_TCR_PREP(T0SZ, 40));
+	ATTACH_ERR(EINVAL, TCR_TG0, at.tcr = tcr | ARM_LPAE_TCR_PREP(TG0, 3));
+	ATTACH_ERR(EINVAL, TCR_SH0,
+		   at.tcr = (tcr & ~ARM_LPAE_TCR_PREP(SH0, ~0ull)) |
+			    ARM_LPAE_TCR_PREP(SH0, ARM_LPAE_TCR_SH_RESERVED));
+	ATTACH_ERR(EINVAL, TCR_EPD, at.tcr = tcr | ARM_LPAE_TCR_PREP(EPD0, 1);
+		   at.ttbr0 = 0);
+	ATTACH_ERR(EINVAL, TCR_IPS,
+		   at.tcr = (tcr & ~ARM_LPAE_TCR_PREP(IPS, ~0ull)) |
+			    ARM_LPAE_TCR_PREP(IPS, 7));
+	if (v->info.out_oas < 52)
+		ATTACH_ERR(ERANGE, TCR_IPS,
+			   at.tcr = (tcr & ~ARM_LPAE_TCR_PREP(IPS, ~0ull)) |
+				    ARM_LPAE_TCR_PREP(IPS, 6));
+	if (!(v->info.out_caps & VFIO_NEST_CAP_HW_ACCESS))
+		ATTACH_ERR(EINVAL, TCR_HA,
+			   at.tcr = tcr | ARM_LPAE_TCR_PREP(HA, 1));
+	if (!(v->info.out_caps & VFIO_NEST_CAP_HW_DIRTY))
+		ATTACH_ERR(EINVAL, TCR_HD,
+			   at.tcr = tcr | ARM_LPAE_TCR_PREP(HD, 1));
+	ATTACH_ERR(ERANGE, ASID, at.asid = 256);	/* TCR.AS = 0: 8 bits */
+	ATTACH_ERR(ERANGE, ASID, at.asid = 1u << 16;
+		   at.tcr = tcr | ARM_LPAE_TCR_PREP(AS, 1));
+	if (v->info.out_asid_bits < 16)
+		ATTACH_ERR(EINVAL, TCR_AS,
+			   at.tcr = tcr | ARM_LPAE_TCR_PREP(AS, 1));
+	ATTACH_ERR(EINVAL, TTBR0, at.ttbr0 = 0);
+	ATTACH_ERR(EINVAL, TTBR0, at.ttbr0 = v->g.root + 8);
+	ATTACH_ERR(EINVAL, TTBR0, at.ttbr0 = v->g.root | (1ull << 48));
+	ATTACH_ERR(ERANGE, TTBR0, at.ipa_size = GUEST_IPA);
+	ATTACH_ERR(EINVAL, TTBR0, at.ttbr0 = HOST_IPA);
+	ATTACH_ERR(EINVAL, TTBR1, at.ttbr1 = v->g.root);
+	ATTACH_ERR(EINVAL, MAIR, at.mair = GUEST_MAIR | 0x0100);
+	ATTACH_ERR(EINVAL, MAIR, at.mair = GUEST_MAIR | (0x40ull << 56));
+#undef ATTACH_ERR
+
+	/* Nothing above attached anything. */
+	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
+	/* The boundaries that must pass. */
+	at = attach_args(v, 255);
+	EXPECT_EQ(0, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_NONE, at.out_bad_field);
+	at = attach_args(v, (1u << v->info.out_asid_bits) - 1);
+	if (v->info.out_asid_bits == 16)
+		at.tcr |= ARM_LPAE_TCR_PREP(AS, 1);
+	EXPECT_EQ(0, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+}
+
+/* Each malformed field of INVALIDATE and its entries. */
+TEST_F(nest, invalidate_errors)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_inv_entry e[4];
+	struct vfio_nest_invalidate inv;
+	struct {
+		struct vfio_nest_inv_entry e;
+		uint64_t tail;
+	} big;
+	uint32_t num;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+
+#define INV_RESET()							\
+	do {								\
+		memset(e, 0, sizeof(e));				\
+		e[0].scope = VFIO_NEST_INV_SCOPE_VA;			\
+		e[0].asid = ASID;					\
+		e[0].granule_shift = 12;				\
+		e[0].iova = VA_DST;					\
+		e[0].nr_pages = 1;					\
+		inv = (struct vfio_nest_invalidate) {			\
+			.size = sizeof(inv),				\
+			.device_fd = v->edu.device_fd,			\
+			.entry_len = sizeof(e[0]),			\
+			.entry_num = 1,					\
+			.entries_uptr = (uintptr_t)e,			\
+		};							\
+	} while (0)
+#define INV_ERR(_errno, _field, _stmt)					\
+	do {								\
+		INV_RESET();						\
+		_stmt;							\
+		EXPECT_ERRNO(_errno,					\
+			     ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv));	\
+		EXPECT_EQ(VFIO_NEST_FIELD_##_field, inv.out_bad_field);	\
+		EXPECT_EQ(0, inv.entry_num);				\
+	} while (0)
+
+	INV_RESET();
+	ASSERT_EQ(0, ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv));
+	EXPECT_EQ(1, inv.entry_num);
+
+	INV_ERR(EOPNOTSUPP, FLAGS, inv.flags = 1);
+	INV_ERR(EINVAL, RESERVED, inv.__reserved = 1);
+	INV_ERR(EINVAL, RESERVED, inv.__reserved2 = 1);
+	INV_ERR(EBADF, DEVICE_FD, inv.device_fd = -1);
+	INV_ERR(ENOENT, DEVICE_FD, inv.device_fd = v->edu.iommufd);
+	INV_ERR(EINVAL, ENTRY_LEN, inv.entry_len = 8);
+	INV_ERR(EINVAL, ENTRY_LEN, inv.entry_len = 8192);
+	INV_ERR(EINVAL, ENTRY_NUM,
+		inv.entry_num = VFIO_NEST_INV_MAX_ENTRIES + 1);
+	INV_ERR(EFAULT, NONE, inv.entries_uptr = 0);
+	INV_ERR(EINVAL, ENTRY_SCOPE, e[0].scope = 3);
+	INV_ERR(EOPNOTSUPP, ENTRY_FLAGS, e[0].flags = 4);
+	INV_ERR(EINVAL, ENTRY_RESERVED, e[0].__reserved = 1);
+	INV_ERR(ERANGE, ENTRY_ASID, e[0].asid = 1u << v->info.out_asid_bits);
+	INV_ERR(EINVAL, ENTRY_GRANULE, e[0].granule_shift = 13);
+	INV_ERR(EINVAL, ENTRY_GRANULE, e[0].granule_shift = 39);
+	INV_ERR(EINVAL, ENTRY_GRANULE, e[0].granule_shift = 0);
+	INV_ERR(EINVAL, ENTRY_IOVA, e[0].iova = VA_DST + 8);
+	INV_ERR(EINVAL, ENTRY_IOVA,
+		e[0].granule_shift = 21; e[0].iova = VA_DST + 0x1000);
+	INV_ERR(EINVAL, ENTRY_NR_PAGES, e[0].nr_pages = 0);
+	INV_ERR(EOVERFLOW, ENTRY_NR_PAGES, e[0].nr_pages = 1ull << 60);
+	INV_ERR(EOVERFLOW, ENTRY_NR_PAGES,
+		e[0].iova = ~0xfffull; e[0].nr_pages = 2);
+	INV_ERR(EINVAL, ENTRY_ASID,
+		e[0].scope = VFIO_NEST_INV_SCOPE_ALL; e[0].granule_shift = 0;
+		e[0].iova = 0; e[0].nr_pages = 0);
+	INV_ERR(EINVAL, ENTRY_IOVA,
+		e[0].scope = VFIO_NEST_INV_SCOPE_ASID; e[0].granule_shift = 0;
+		e[0].nr_pages = 0);
+
+	/* A longer entry is fine with a zero tail, E2BIG otherwise. */
+	INV_RESET();
+	big.e = e[0];
+	big.tail = 0;
+	inv.entry_len = sizeof(big);
+	inv.entries_uptr = (uintptr_t)&big;
+	EXPECT_EQ(0, ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv));
+	EXPECT_EQ(1, inv.entry_num);
+	big.tail = 1;
+	inv.entry_num = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv));
+	EXPECT_EQ(VFIO_NEST_FIELD_ENTRY_LEN, inv.out_bad_field);
+	EXPECT_EQ(0, inv.entry_num);
+
+	/* A bad entry after good ones: those are done and counted. */
+	INV_RESET();
+	e[1] = e[0];
+	e[2] = e[0];
+	e[3] = e[0];
+	e[2].scope = 7;
+	num = 4;
+	EXPECT_ERRNO(EINVAL, invalidate(v, e, &num));
+	EXPECT_EQ(2, num);
+
+	/* Zero entries: nothing to do, not an error. */
+	num = 0;
+	EXPECT_EQ(0, invalidate(v, e, &num));
+	EXPECT_EQ(0, num);
+#undef INV_ERR
+#undef INV_RESET
+}
+
+TEST_F(nest, invalidate_batches)
+{
+	static struct vfio_nest_inv_entry e[VFIO_NEST_INV_MAX_ENTRIES];
+	struct vmm *v = &self->v;
+	uint32_t i, num;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	for (i = 0; i < VFIO_NEST_INV_MAX_ENTRIES; i++) {
+		e[i].scope = i % 3;
+		e[i].flags = i % 7 ? VFIO_NEST_INV_LEAF : VFIO_NEST_INV_CONFIG;
+		e[i].asid = e[i].scope ? ASID : 0;
+		if (e[i].scope == VFIO_NEST_INV_SCOPE_VA) {
+			e[i].granule_shift = i % 2 ? 12 : 21;
+			e[i].iova = (uint64_t)i << 21;
+			e[i].nr_pages = 1 + i % 600;
+		}
+	}
+	num = VFIO_NEST_INV_MAX_ENTRIES;
+	ASSERT_EQ(0, invalidate(v, e, &num));
+	ASSERT_EQ(VFIO_NEST_INV_MAX_ENTRIES, num);
+
+	/* Still translating. */
+	ASSERT_EQ(0, load_device(v, 0x71));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x71));
+}
+
+TEST_F(nest, close_blocks_dma)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x81));
+	/* Mid-DMA: kick one and close without waiting. */
+	vfio_edu_write64(&v->edu, EDU_REG_DMA_SRC, EDU_DMA_BUF_ADDR);
+	vfio_edu_write64(&v->edu, EDU_REG_DMA_DST, VA_DST);
+	vfio_edu_write64(&v->edu, EDU_REG_DMA_COUNT, XFER);
+	vfio_edu_write64(&v->edu, EDU_REG_DMA_CMD,
+			 EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM);
+	ASSERT_EQ(0, close(v->fd));
+	v->fd = -1;
+	ASSERT_EQ(0, vfio_edu_dma_wait(&v->edu, EDU_DMA_TIMEOUT_MS));
+
+	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_dst, XFER));
+	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
+
+	/* The VMM still owns a working device. */
+	ASSERT_EQ(0, vfio_edu_attach(&v->edu, v->edu.ioas_id));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_dst, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x81));
+}
+
+TEST_F(nest, rmmod_while_in_use)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	/* The open file pins the module. */
+	ASSERT_NE(0, system("rmmod vfio_nest 2>/dev/null"));
+	ASSERT_EQ(0, load_device(v, 0x91));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x91));
+	ASSERT_EQ(0, close(v->fd));
+	v->fd = -1;
+	ASSERT_EQ(0, system("rmmod vfio_nest"));
+	ASSERT_EQ(0, system("modprobe vfio_nest"));
+}
+
+/*
+ * Stale translation without INVALIDATE, fresh one with it, for each scope.
+ */
+FIXTURE(nest_inv) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(nest_inv) {
+	uint32_t scope;
+	uint32_t flags;
+	uint32_t granule_shift;
+	uint64_t nr_pages;
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, va_leaf) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.flags = VFIO_NEST_INV_LEAF,
+	.granule_shift = 12,
+	.nr_pages = 1,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, va_range) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.granule_shift = 12,
+	.nr_pages = 37,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, va_block) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.granule_shift = 21,
+	.nr_pages = 1,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, asid) {
+	.scope = VFIO_NEST_INV_SCOPE_ASID,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, all) {
+	.scope = VFIO_NEST_INV_SCOPE_ALL,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, config) {
+	.scope = VFIO_NEST_INV_SCOPE_ASID,
+	.flags = VFIO_NEST_INV_CONFIG,
+};
+
+FIXTURE_SETUP(nest_inv)
+{
+	int ret = vmm_setup(&self->v);
+
+	if (skip_reason(ret))
+		SKIP(return, "%s", skip_reason(ret));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(nest_inv)
+{
+	vmm_teardown(&self->v);
+}
+
+TEST_F(nest_inv, stale_then_fresh)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_inv_entry e = {
+		.scope = variant->scope,
+		.flags = variant->flags,
+		.asid = variant->scope == VFIO_NEST_INV_SCOPE_ALL ? 0 : ASID,
+	};
+	uint32_t num = 1;
+
+	if (variant->scope == VFIO_NEST_INV_SCOPE_VA) {
+		e.granule_shift = variant->granule_shift;
+		e.iova = VA_STALE & ~((1ull << variant->granule_shift) - 1);
+		e.nr_pages = variant->nr_pages;
+	}
+
+	ASSERT_EQ(0, guest_map(&v->g, VA_STALE, v->p_a));
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xa1));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0xa1));
+
+	/* The guest remaps and "forgets" to invalidate: the IOTLB is stale. */
+	ASSERT_EQ(0, guest_map(&v->g, VA_STALE, v->p_b));
+	ASSERT_EQ(0, load_device(v, 0xa2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0xa2));
+	ASSERT_FALSE(holds(v, v->p_b, 0xa2));
+
+	ASSERT_EQ(0, invalidate(v, &e, &num));
+	ASSERT_EQ(1, num);
+	ASSERT_EQ(0, load_device(v, 0xa3));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_b, 0xa3));
+	ASSERT_TRUE(holds(v, v->p_a, 0xa2));
+}
+
+/*
+ * The VMM process dies mid-DMA with the table attached: iommufd's own
+ * teardown frees everything, the device comes back usable, and the module
+ * holds no reference (it unloads).
+ */
+TEST(kill_mid_dma)
+{
+	struct vmm v;
+	pid_t pid;
+	int status, ret;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		ret = vmm_setup(&v);
+		if (ret)
+			_exit(ret == -EOPNOTSUPP || ret == -ENOENT ||
+			      ret == -ENODEV ? 4 : 1);
+		if (attach_table(&v, ASID) || load_device(&v, 0xb1))
+			_exit(1);
+		vfio_edu_write64(&v.edu, EDU_REG_DMA_SRC, EDU_DMA_BUF_ADDR);
+		vfio_edu_write64(&v.edu, EDU_REG_DMA_DST, VA_DST);
+		vfio_edu_write64(&v.edu, EDU_REG_DMA_COUNT, XFER);
+		vfio_edu_write64(&v.edu, EDU_REG_DMA_CMD,
+				 EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
+		SKIP(return, "no nesting-capable SMMU, edu or module");
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+
+	/* Let edu finish whatever it was doing, then use it again. */
+	usleep(300000);
+	ret = vmm_setup(&v);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, attach_table(&v, ASID));
+	ASSERT_EQ(0, load_device(&v, 0xb2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v.edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(&v, v.p_dst, 0xb2));
+	vmm_teardown(&v);
+	ASSERT_EQ(0, system("rmmod vfio_nest"));
+	ASSERT_EQ(0, system("modprobe vfio_nest"));
+}
+
+TEST_HARNESS_MAIN
