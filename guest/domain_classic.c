@@ -333,9 +333,7 @@ static void viommu_classic_domain_free(struct iommu_domain *domain)
 	kfree(vdomain);
 }
 
-static int viommu_classic_attach_dev(struct iommu_domain *domain,
-				     struct device *dev,
-				     struct iommu_domain *old)
+static int viommu_classic_attach_dev(VIOMMU_ATTACH_PARAMS)
 {
 	return viommu_attach_paging(to_viommu_domain(domain), dev);
 }

@@ -339,9 +339,7 @@ static void viommu_table_domain_free(struct iommu_domain *domain)
 	kfree(vdomain);
 }
 
-static int viommu_table_attach_dev(struct iommu_domain *domain,
-				   struct device *dev,
-				   struct iommu_domain *old)
+static int viommu_table_attach_dev(VIOMMU_ATTACH_PARAMS)
 {
 	return viommu_attach_paging(to_viommu_domain(domain), dev);
 }

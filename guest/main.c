@@ -124,12 +124,13 @@ int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
 	return ret;
 }
 
-static int viommu_attach_identity(struct iommu_domain *domain,
-				  struct device *dev, struct iommu_domain *old)
+static int viommu_attach_identity(VIOMMU_ATTACH_PARAMS)
 {
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	int ret;
 
+	if (!vdev->viommu->bypass_config)
+		return -EOPNOTSUPP;
 	ret = viommu_send_attach(vdev, vdev->viommu->identity_domain_id,
 				 VIRTIO_IOMMU_ATTACH_F_BYPASS);
 	if (ret)
@@ -150,8 +151,7 @@ static struct iommu_domain viommu_identity_domain = {
  * Blocking: attach to a domain that never gets a mapping. Unlike DETACH, this
  * does not depend on the device's bypass setting for unattached endpoints.
  */
-static int viommu_attach_blocked(struct iommu_domain *domain,
-				 struct device *dev, struct iommu_domain *old)
+static int viommu_attach_blocked(VIOMMU_ATTACH_PARAMS)
 {
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	int ret;
@@ -225,7 +225,8 @@ static struct iommu_domain *viommu_domain_alloc_paging(struct device *dev)
 	return &vdomain->domain;
 }
 
-static struct iommu_domain *viommu_domain_alloc_identity(struct device *dev)
+static __maybe_unused struct iommu_domain *
+viommu_domain_alloc_identity(struct device *dev)
 {
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	struct viommu_domain *vdomain;
@@ -331,7 +332,11 @@ static bool viommu_capable(struct device *dev, enum iommu_cap cap)
 
 static const struct iommu_ops viommu_ops = {
 	.capable		= viommu_capable,
+#ifdef VIOMMU_HAVE_DOMAIN_ALLOC_IDENTITY
 	.domain_alloc_identity	= viommu_domain_alloc_identity,
+#else
+	.identity_domain	= &viommu_identity_domain,
+#endif
 	.domain_alloc_paging	= viommu_domain_alloc_paging,
 	.probe_device		= viommu_probe_device,
 	.release_device		= viommu_release_device,
