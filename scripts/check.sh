@@ -47,6 +47,7 @@ fi
 step build bash "$TOP/scripts/build.sh" "$kdir" || finish
 step lint bash "$TOP/scripts/lint.sh" "$kdir"
 step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
+step distro bash "$TOP/scripts/distro.sh"; cat "$RESULTS/distro/matrix.txt" 2>/dev/null
 NO_BUILD=1 bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs.cpio"
 
 if (($#)); then

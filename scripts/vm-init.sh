@@ -11,6 +11,8 @@ mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# Kernels that need modules before the tests (Debian's, scripts/distro.sh)
+[ -x /preinit.sh ] && /preinit.sh
 set -o pipefail
 
 echo "### BOOTED $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"

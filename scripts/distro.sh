@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# distro.sh [ABI...]: the distro kernel matrix (make check step "distro").
+# For each of Debian's own arm64 kernels (default: the newest 6.1 of bookworm
+# and 6.12 of bookworm-backports; DISTRO_KERNELS or ABI arguments, e.g.
+# "6.1.0-56 6.12.95+deb12", override):
+#   1. fetch linux-image/-headers/-kbuild with the private apt state and unpack
+#      them under $CACHE/distro/ABI (scripts/distro/fetch.sh; never installed);
+#   2. `dkms add/build/install` the project with its dkms.conf against the real
+#      headers, cross-compiled with bookworm's gcc-12 (what Debian built them
+#      with), into private dkms/source/install trees;
+#   3. boot Debian's vmlinuz in the viommu test VM (stock QEMU, virtio-iommu,
+#      edu, virtio-blk) with an initramfs of busybox, the kernel package's own
+#      virtio modules, the dkms-installed modules and the selftests, and run
+#      the guest selftests of selftests/run.list's viommu profile with the
+#      same /init (scripts/vm-init.sh) and console parser as every test VM.
+# Prints one line per kernel x module (built / loaded / tests) and a summary.
+# Exits non-zero only on a regression: a build failure that is not a known gap
+# (scripts/distro/known-gaps), a host module that dkms installs on a kernel
+# without IOMMUFD, a guest module that does not load, or a failing test.
+# Logs: results/distro/ABI/. Environment: DISTRO_KERNELS, DISTRO_SRC (test
+# another source tree, e.g. a compat fix in progress), VM_TIMEOUT.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/profiles.sh"
+
+t0=$SECONDS
+SRC=${DISTRO_SRC:-$TOP}
+OUT=$RESULTS/distro
+mkdir -p "$OUT" "$CACHE/distro"
+gaps=$TOP/scripts/distro/known-gaps
+regressions=0 gapcount=0
+: >"$OUT/matrix.txt"
+
+row() {	# row KERNEL MODULE BUILT LOADED TESTS [NOTE]
+	printf '  %-22s %-17s %-24s %-14s %s%s\n' "$1" "$2" "$3" "$4" "$5" "${6:+  ($6)}" |
+		tee -a "$OUT/matrix.txt"
+}
+
+# known_gap ABI MODULE: prints the reason if scripts/distro/known-gaps lists
+# the kernel series (a prefix of ABI, e.g. 6.12) and module.
+known_gap() {
+	[ -f "$gaps" ] || return 1
+	awk -v abi="$1" -v mod="$2" '
+		/^#/ || NF < 3 { next }
+		$2 == mod && index(abi, $1 ".") == 1 { $1 = ""; $2 = ""; sub(/^ +/, ""); print; found = 1; exit }
+		END { exit !found }' "$gaps"
+}
+
+# The default kernels: the newest 6.1 and 6.12 flavour-arm64 ABIs the private
+# bookworm arm64 state lists (bookworm + security, bookworm-backports),
+# re-resolved once a week, and whenever the cached list is missing.
+resolve_kernels() {
+	local list=$CACHE/distro/kernels.list st=$CACHE/apt/bookworm-arm64
+	if [ -s "$list" ] && [ -z "$(find "$list" -mtime +7)" ]; then
+		cat "$list"
+		return
+	fi
+	papt bookworm-arm64 update >/dev/null 2>&1 || log "distro: apt update failed, using the lists as they are"
+	local series abi best ver bestver
+	for series in 6.1 6.12; do
+		best='' bestver=''
+		while read -r ver abi; do
+			if [ -z "$bestver" ] || dpkg --compare-versions "$ver" gt "$bestver"; then
+				best=$abi bestver=$ver
+			fi
+		done < <(apt-cache -o Dir::Etc::SourceList="$st/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+				-o Dir::State::Lists="$st/lists" -o APT::Architecture=arm64 -o APT::Architectures=arm64 \
+				show linux-headers-arm64 2>/dev/null |
+			awk '/^Version:/ { v = $2 } /^Depends:/ { if (match($0, /linux-headers-[^ ,]*-arm64/)) {
+				a = substr($0, RSTART + 14, RLENGTH - 20); print v, a } }' |
+			awk -v s="$series" 'index($1, s ".") == 1')
+		[ -n "$best" ] && echo "$best"
+	done >"$list.new"
+	if [ -s "$list.new" ]; then
+		mv "$list.new" "$list"
+	else
+		rm -f "$list.new"
+	fi
+	[ -s "$list" ] || die "no Debian arm64 kernels found (apt lists under $st)"
+	cat "$list"
+}
+
+if (($#)); then
+	kernels=("$@")
+elif [ -n "${DISTRO_KERNELS:-}" ]; then
+	read -ra kernels <<<"$DISTRO_KERNELS"
+else
+	mapfile -t kernels < <(resolve_kernels)
+fi
+
+# The guest programs of the viommu profile; the selftests are static arm64
+# binaries, independent of the kernel they run on.
+mapfile -t programs < <(awk '$1 == "viommu" { $1 = ""; sub(/^ /, ""); print }' "$TOP/selftests/run.list")
+if [ ! -x "$TOP/selftests/out/${programs[0]%% *}" ] && [ "${NO_BUILD:-0}" != 1 ]; then
+	bash "$TOP/scripts/build.sh" "$(bash "$TOP/scripts/kernel.sh" debug)" >&2 || die "selftest build failed"
+fi
+tests=()
+for p in "${programs[@]}"; do
+	if [ -x "$TOP/selftests/out/${p%% *}" ]; then
+		tests+=("$p")
+	else
+		log "distro: ${p%% *} is in run.list but not built (selftests/out): not run here"
+	fi
+done
+[ -x "$CACHE/busybox-arm64/bin/busybox" ] || bash "$TOP/scripts/deps.sh" >&2
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$SRC/dkms.conf")
+export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+
+echo "distro: ${#kernels[@]} Debian arm64 kernel(s): ${kernels[*]}; source $SRC"
+row kernel module built loaded tests
+for abi in "${kernels[@]}"; do
+	kt=$SECONDS
+	kver=$abi-arm64
+	log_dir=$OUT/$abi
+	rm -rf "$log_dir"
+	mkdir -p "$log_dir"
+	root=$(bash "$TOP/scripts/distro/fetch.sh" "$abi" 2>"$log_dir/fetch.log") || {
+		cat "$log_dir/fetch.log" >&2
+		row "$kver" '*' "FETCH FAILED" - - "log $log_dir/fetch.log"
+		regressions=$((regressions + 1))
+		continue
+	}
+	hdr=$root/usr/src/linux-headers-$kver
+	dver=$(cat "$CACHE/distro/$abi/version")
+	kcfg=$hdr/.config
+	missing=$(for o in IOMMUFD ARM_SMMU_V3_IOMMUFD; do grep -qE "^CONFIG_$o=(y|m)$" "$kcfg" || echo -n "$o "; done)
+	[ -e "$root/lib/modules/$kver/modules.dep" ] || depmod -b "$root" "$kver"
+
+	# 2. dkms, private trees (as scripts/dkms-test.sh); the build log is kept.
+	w=$CACHE/distro/$abi/work
+	rm -rf "$w"
+	mkdir -p "$w"/{src,dkms,root/lib/modules/"$kver"}
+	rsync -a --exclude .git --exclude results --exclude selftests/out \
+		--exclude '*.o' --exclude '*.ko' --exclude '*.mod*' --exclude '.*.cmd' \
+		"$SRC/" "$w/src/iommu-nest-$ver/"
+	opts=(-m iommu-nest -v "$ver" --sourcetree "$w/src" --dkmstree "$w/dkms")
+	kopts=(-k "$kver" --kernelsourcedir "$hdr")
+	dlog=$log_dir/dkms.log
+	built=n
+	if dkms add "${opts[@]}" >"$dlog" 2>&1 && dkms build "${opts[@]}" "${kopts[@]}" >>"$dlog" 2>&1; then
+		built=y
+		dkms install "${opts[@]}" "${kopts[@]}" --installtree "$w/root/lib/modules" --no-depmod \
+			>>"$dlog" 2>&1 || built=install-failed
+	fi
+	cp "$w"/dkms/iommu-nest/"$ver"/build/make.log "$log_dir/make.log" 2>/dev/null
+	cp "$w"/dkms/iommu-nest/"$ver"/"$kver"/*/log/make.log "$log_dir/make.log" 2>/dev/null
+	guest_ko=$(find "$w/root" -name 'virtio_iommu_pgt.ko*' | head -1)
+	host_ko=$(find "$w/root" -name 'vfio_nest.ko*' | head -1)
+
+	# Host module: only where the kernel has arm-smmu-v3 nesting.
+	if [ -n "$missing" ]; then
+		if [ -n "$host_ko" ]; then
+			row "$kver" vfio_nest "INSTALLED (wrong)" - - "kernel lacks ${missing% }: dkms.conf must skip it"
+			regressions=$((regressions + 1))
+		elif grep -q ' HOST=n modules' "$dlog"; then
+			row "$kver" vfio_nest "skipped by dkms.conf" - - "kernel lacks ${missing% }"
+		else
+			row "$kver" vfio_nest "not built" - - "kernel lacks ${missing% }"
+		fi
+	elif [ -n "$host_ko" ]; then
+		row "$kver" vfio_nest built "not booted" - "needs an SMMUv3 VM: see the 7.x profiles"
+	else
+		row "$kver" vfio_nest FAILED - - "log $log_dir/make.log"
+		regressions=$((regressions + 1))
+	fi
+
+	if [ -z "$guest_ko" ]; then
+		errs=$(grep -E 'error:' "$log_dir/make.log" 2>/dev/null | sed "s|$w/dkms/iommu-nest/$ver/build/||" | sort -u)
+		if reason=$(known_gap "$abi" virtio_iommu_pgt); then
+			row "$kver" virtio_iommu_pgt "GAP: does not build" - - "known gap: $reason"
+			gapcount=$((gapcount + 1))
+		else
+			row "$kver" virtio_iommu_pgt "BUILD FAILED" - - "log $log_dir/make.log"
+			regressions=$((regressions + 1))
+		fi
+		[ -n "$errs" ] && echo "$errs" | head -n 20 | sed 's/^/      /'
+		log "distro: $kver done in $((SECONDS - kt)) s"
+		continue
+	fi
+	known_gap "$abi" virtio_iommu_pgt >/dev/null &&
+		log "distro: note: scripts/distro/known-gaps lists $abi virtio_iommu_pgt, but it builds now: drop the entry"
+
+	# Test-only edu_dma kmod (not in dkms), built against the same headers.
+	if [ -n "$(ls "$SRC"/selftests/kmod/*.c 2>/dev/null)" ]; then
+		rm -rf "$w/kmod" && cp -r "$SRC/selftests/kmod" "$w/kmod"
+		make -C "$hdr" M="$w/kmod" modules >"$log_dir/kmod.log" 2>&1 &&
+			make -s -C "$hdr" M="$w/kmod" INSTALL_MOD_PATH="$w/root" INSTALL_MOD_DIR=extra DEPMOD=true \
+				modules_install >>"$log_dir/kmod.log" 2>&1 ||
+			log "distro: edu_dma did not build for $kver (log $log_dir/kmod.log)"
+	fi
+
+	# 3. initramfs: busybox, /init, the kernel package's virtio modules (and
+	# what they and ours depend on), the dkms-installed modules, selftests.
+	stage=$w/stage
+	mkdir -p "$stage"/{bin,sbin,etc/modprobe.d,proc,sys,dev,tmp,run,mnt,root,selftests,usr/bin,usr/sbin}
+	cp "$CACHE/busybox-arm64/bin/busybox" "$stage/bin/busybox"
+	# the same applet links as scripts/initramfs.sh
+	for a in $(awk '/for a in /{ f = 1 } f { print } f && /; do$/ { exit }' "$TOP/scripts/initramfs.sh" |
+			tr -d '\\\n' | sed 's/.*for a in //; s/; do.*//'); do
+		ln -sf /bin/busybox "$stage/bin/$a"
+	done
+	cp "$TOP/scripts/vm-init.sh" "$stage/init"
+	chmod +x "$stage/init"
+	kmods=$stage/lib/modules/$kver
+	mkdir -p "$kmods"
+	cp "$root/lib/modules/$kver"/modules.{builtin,builtin.modinfo,order} "$kmods/" 2>/dev/null
+	cp -r "$w/root/lib/modules/$kver/." "$kmods/"
+	# Debian's modules the VM needs (virtio_pci is a module in 6.1), the in-tree
+	# virtio_iommu (the modprobe.d file must keep it off the device), and the
+	# dependencies of ours.
+	want=(virtio_pci virtio_blk virtio_iommu)
+	for ko in $(find "$kmods" -name '*.ko*'); do
+		for d in $(modinfo -F depends "$ko" | tr ',' ' '); do want+=("$d"); done
+	done
+	preload=()
+	for m in "${want[@]}"; do
+		deps=$(modprobe -d "$root" -S "$kver" --show-depends "$m" 2>/dev/null) || continue
+		echo "$deps" | awk '$1 == "insmod" { print $2 }' | while read -r f; do
+			rel=${f#"$root"/lib/modules/"$kver"/}
+			mkdir -p "$kmods/$(dirname "$rel")"
+			cp "$f" "$kmods/$rel"
+		done
+		echo "$deps" | grep -q '^insmod' && [ "$m" != virtio_iommu ] && preload+=("$m")
+	done
+	find "$kmods" -name '*.ko.xz' -exec xz -d {} +
+	find "$kmods" -name '*.ko.zst' -exec zstd -q -d --rm {} +
+	depmod -b "$stage" "$kver"
+	cp "$SRC"/guest/modprobe.d/*.conf "$stage/etc/modprobe.d/" 2>/dev/null
+	cp "$TOP"/selftests/out/* "$stage/selftests/"
+	# The kernel package's modules the built-in ones would be on our test
+	# kernel: load them before the tests (vm-init.sh runs /preinit.sh).
+	{
+		echo '#!/bin/sh'
+		echo "# distro.sh: Debian $kver needs these as modules"
+		for m in "${preload[@]}"; do echo "modprobe $m"; done
+	} >"$stage/preinit.sh"
+	chmod +x "$stage/preinit.sh"
+	# The last program: did ours load, and what did the kernel think of it.
+	cat >"$stage/selftests/distro_status" <<-'EOF'
+	#!/bin/sh
+	echo "TAP version 13"
+	echo "1..2"
+	if [ -d /sys/module/virtio_iommu_pgt ]; then echo "ok 1 virtio_iommu_pgt loaded"; else echo "not ok 1 virtio_iommu_pgt loaded"; fi
+	if [ ! -d /sys/module/virtio_iommu ]; then echo "ok 2 in-tree virtio_iommu not loaded"; else echo "not ok 2 in-tree virtio_iommu not loaded"; fi
+	echo "# tainted $(cat /proc/sys/kernel/tainted)"
+	EOF
+	chmod +x "$stage/selftests/distro_status"
+	printf '%s\n' "${tests[@]}" distro_status >"$stage/tests.list"
+	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$log_dir/initramfs.cpio"
+
+	RUN_DIR=$log_dir
+	profile_viommu
+	cmdline="console=ttyAMA0 panic=-1 oops=panic deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}"
+	vt=$SECONDS
+	timeout -s KILL "${VM_TIMEOUT:-600}" "$QEMU" -nographic -no-reboot -nic none \
+		-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
+		-kernel "$root/boot/vmlinuz-$kver" -initrd "$log_dir/initramfs.cpio" \
+		-append "$cmdline" </dev/null >"$log_dir/console.log" 2>&1
+	vsecs=$((SECONDS - vt))
+	out=$(python3 "$TOP/scripts/parse-console.py" "$log_dir/console.log" "distro-$abi" "$stage/tests.list")
+	echo "$out" | grep -v '^counts ' >"$log_dir/tests.txt"
+	read -r _ p f s <<<"$(echo "$out" | tail -1)"
+	loaded=no
+	grep -q '^ok 1 virtio_iommu_pgt loaded' "$log_dir/console.log" && loaded=yes
+	taint=$(grep -m1 -oE 'virtio_iommu_pgt: (loading out-of-tree module taints kernel|module verification failed[^\r]*)' \
+		"$log_dir/console.log" | head -1)
+	[ -z "$taint" ] && taint=$(grep -m1 -oE '[a-z_]+: (loading out-of-tree module taints kernel|module verification failed: [^\r]*)' "$log_dir/console.log")
+	note="Debian $dver, VM $vsecs s"
+	[ -n "$taint" ] && note="$note; taint: $taint"
+	if [ "$loaded" = yes ] && ((f == 0)); then
+		row "$kver" virtio_iommu_pgt "built (dkms)" "$loaded" "$p passed, $s skipped" "$note"
+	else
+		row "$kver" virtio_iommu_pgt "built (dkms)" "$loaded" "$p passed, $f FAILED, $s skipped" "$note; log $log_dir/console.log"
+		sed 's/^/    /' "$log_dir/tests.txt" | grep -E 'FAIL' | head -n 20
+		regressions=$((regressions + 1))
+	fi
+	rm -rf "$stage"
+	log "distro: $kver done in $((SECONDS - kt)) s"
+done
+
+echo "distro: ${#kernels[@]} kernel(s), $regressions regression(s), $gapcount known gap(s) (scripts/distro/known-gaps); $((SECONDS - t0)) s; details in $OUT"
+((regressions == 0))

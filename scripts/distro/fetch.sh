@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# distro/fetch.sh ABI: download Debian's arm64 kernel ABI (e.g. 6.1.0-56 or
+# 6.12.95+deb12) through the private apt states and unpack it, never install
+# it, into $CACHE/distro/ABI/root:
+#   linux-image-ABI-arm64         arm64  vmlinuz + modules (booted in QEMU)
+#   linux-headers-ABI-arm64       arm64  flavour headers, .config, Module.symvers
+#   linux-headers-ABI-common      all    common headers
+#   linux-kbuild-*                amd64  host tools (fixdep, modpost) for this machine
+# The flavour Makefile's absolute include of /usr/src/linux-headers-ABI-common
+# is pointed at the unpacked copy. Prints the unpacked root. Cached by ABI.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+abi=${1:?usage: distro/fetch.sh ABI}
+dir=$CACHE/distro/$abi
+root=$dir/root
+if [ -e "$dir/.fetched" ]; then
+	echo "$root"
+	exit 0
+fi
+rm -rf "$dir"
+mkdir -p "$dir/debs"
+img=linux-image-$abi-arm64 hdr=linux-headers-$abi-arm64 com=linux-headers-$abi-common
+
+# The flavour headers name the kbuild package they need (linux-kbuild-6.1 or
+# linux-kbuild-ABI); only the amd64 build runs on this machine.
+(cd "$dir/debs" && papt bookworm-arm64 -o APT::Sandbox::User=root download "$img" "$hdr" "$com" >/dev/null) ||
+	die "could not download $img/$hdr/$com (is $abi still in the archive?)"
+kb=$(dpkg-deb -f "$dir/debs/${hdr}"_*.deb Depends | tr ',' '\n' |
+	sed -n 's/^ *\(linux-kbuild-[^ ]*\).*/\1/p' | head -1)
+[ -n "$kb" ] || die "$hdr names no linux-kbuild package"
+[ -d "$CACHE/apt/bookworm/lists" ] && ls "$CACHE/apt/bookworm/lists/"*amd64_Packages* >/dev/null 2>&1 ||
+	papt bookworm update >/dev/null
+(cd "$dir/debs" && papt bookworm -o APT::Sandbox::User=root download "$kb:amd64" >/dev/null) ||
+	die "could not download $kb:amd64"
+
+mkdir -p "$root"
+for d in "$dir"/debs/*.deb; do
+	dpkg-deb -x "$d" "$root"
+done
+dpkg-deb -f "$dir/debs/${img}"_*.deb Version >"$dir/version"
+rm -rf "$dir/debs"
+
+# linux-headers-ABI-arm64/Makefile: "include /usr/src/linux-headers-ABI-common/Makefile"
+# (and, in some versions, an absolute "source" in the same file).
+mk=$root/usr/src/$hdr/Makefile
+[ -f "$mk" ] || die "$mk missing"
+sed -i "s|/usr/src/$com|$root/usr/src/$com|g" "$mk"
+grep -q "$root/usr/src/$com" "$mk" || die "$mk: no include of $com to fix"
+# Absolute symlinks inside the unpacked trees (scripts, tools) must point into it.
+find "$root/usr/src" "$root/usr/lib" -maxdepth 3 -type l 2>/dev/null | while read -r l; do
+	t=$(readlink "$l")
+	case $t in /usr/*) ln -sfn "$root$t" "$l" ;; esac
+done
+touch "$dir/.fetched"
+echo "$root"
