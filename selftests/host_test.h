@@ -14,7 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
 #include "arm_lpae_cfg.h"
+#include "vfio_edu.h"
 #include "vfio_nest.h"
 
 /* As in tools/testing/selftests/iommu/iommufd_utils.h. */
@@ -140,5 +145,189 @@ static inline void guest_unmap(struct guest *g, uint64_t va)
 	 ARM_LPAE_TCR_PREP(EPD1, 1) | ARM_LPAE_TCR_PREP(IPS, ips))
 /* MAIR attribute 0: Normal, inner/outer write-back; the rest Device-nGnRnE */
 #define GUEST_MAIR		0xffull
+
+/*
+ * A VMM in a test: edu through VFIO cdev + iommufd, guest RAM as its stage 2,
+ * a guest stage-1 table in it, and /dev/vfio-nest.
+ */
+#define GUEST_IPA	0x04000000ull	/* below edu's 28-bit DMA mask */
+#define GUEST_SIZE	(4ull << 20)
+#define HOST_IPA	0x03000000ull	/* the VMM keeps it free for us */
+#define S2_HOLE_IPA	0x05000000ull	/* not in the stage 2 */
+#define VA_SRC		0x00100000ull
+#define VA_DST		0x00200000ull
+#define VA_STALE	0x00300000ull
+#define VA_HOLE		0x00500000ull
+#define VA_S2_HOLE	0x00600000ull
+#define XFER		EDU_DMA_BUF_SIZE
+#define ASID		1
+
+struct vmm {
+	struct vfio_edu edu;
+	struct guest g;
+	int fd;				/* /dev/vfio-nest */
+	struct vfio_nest_info info;
+	uint64_t p_src, p_dst, p_a, p_b;
+};
+
+static inline void fill(void *p, size_t len, unsigned int seed)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 13 + (i >> 8));
+}
+
+static inline int ips_for(const struct vfio_nest_info *info)
+{
+	return arm_lpae_ips_from_bits(info->out_oas);
+}
+
+static inline struct vfio_nest_attach_table attach_args(struct vmm *v, uint32_t asid)
+{
+	struct vfio_nest_attach_table at = {
+		.size = sizeof(at),
+		.device_fd = v->edu.device_fd,
+		.iommufd = v->edu.iommufd,
+		.dev_id = v->edu.dev_id,
+		.s2_pt_id = v->edu.ioas_id,
+		.host_ipa = HOST_IPA,
+		.format = VFIO_NEST_FORMAT_ARM_LPAE_S1,
+		.asid = asid,
+		.tcr = GUEST_TCR(ips_for(&v->info)),
+		.ttbr0 = v->g.root,
+		.mair = GUEST_MAIR,
+	};
+
+	return at;
+}
+
+static inline int attach_table(struct vmm *v, uint32_t asid)
+{
+	struct vfio_nest_attach_table at = attach_args(v, asid);
+
+	return ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at);
+}
+
+static inline int detach_table(struct vmm *v, uint32_t flags)
+{
+	struct vfio_nest_detach_table dt = {
+		.size = sizeof(dt),
+		.flags = flags,
+		.device_fd = v->edu.device_fd,
+	};
+
+	return ioctl(v->fd, VFIO_NEST_DETACH_TABLE, &dt);
+}
+
+static inline int invalidate(struct vmm *v, struct vfio_nest_inv_entry *e,
+			     uint32_t *num)
+{
+	struct vfio_nest_invalidate inv = {
+		.size = sizeof(inv),
+		.device_fd = v->edu.device_fd,
+		.entry_len = sizeof(*e),
+		.entry_num = *num,
+		.entries_uptr = (uintptr_t)e,
+	};
+	int ret = ioctl(v->fd, VFIO_NEST_INVALIDATE, &inv);
+
+	*num = inv.entry_num;
+	return ret;
+}
+
+/* Load @seed's pattern into edu's buffer through VA_SRC. */
+static inline int load_device(struct vmm *v, unsigned int seed)
+{
+	fill(guest_ptr(&v->g, v->p_src), XFER, seed);
+	return vfio_edu_dma_to_device(&v->edu, VA_SRC, 0, XFER);
+}
+
+static inline bool holds(struct vmm *v, uint64_t ipa, unsigned int seed)
+{
+	uint8_t want[XFER];
+
+	fill(want, XFER, seed);
+	return !memcmp(guest_ptr(&v->g, ipa), want, XFER);
+}
+
+/* Wait up to @ms for a fault record; returns how many were read. */
+static inline int read_faults(int fd, struct vfio_nest_fault *f, int max, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	n = read(fd, f, max * sizeof(*f));
+	return n < 0 ? -errno : (int)(n / sizeof(*f));
+}
+
+static inline int vmm_setup(struct vmm *v)
+{
+	struct vfio_nest_info *info = &v->info;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->edu.device_fd = -1;
+	v->edu.iommufd = -1;
+	v->fd = open_vfio_nest();
+	if (v->fd < 0)
+		return -ENOENT;
+	ret = vfio_edu_open(&v->edu);
+	if (ret)
+		return ret;
+	info->size = sizeof(*info);
+	info->iommufd = v->edu.iommufd;
+	info->dev_id = v->edu.dev_id;
+	if (ioctl(v->fd, VFIO_NEST_GET_INFO, info))
+		return -errno;
+	if (!(info->out_caps & VFIO_NEST_CAP_NESTING))
+		return -EOPNOTSUPP;
+
+	v->g.size = GUEST_SIZE;
+	v->g.ipa = GUEST_IPA;
+	v->g.ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v->g.ram == MAP_FAILED)
+		return -ENOMEM;
+	ret = vfio_edu_ioas_map(&v->edu, v->edu.ioas_id, v->g.ram, GUEST_SIZE,
+				GUEST_IPA);
+	if (ret)
+		return ret;
+	if (!guest_new_root(&v->g))
+		return -ENOMEM;
+	v->p_src = guest_alloc_page(&v->g);
+	v->p_dst = guest_alloc_page(&v->g);
+	v->p_a = guest_alloc_page(&v->g);
+	v->p_b = guest_alloc_page(&v->g);
+	if (guest_map(&v->g, VA_SRC, v->p_src) ||
+	    guest_map(&v->g, VA_DST, v->p_dst))
+		return -ENOMEM;
+	return 0;
+}
+
+static inline void vmm_teardown(struct vmm *v)
+{
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = -1;
+	if (v->edu.device_fd >= 0 || v->edu.iommufd >= 0)
+		vfio_edu_close(&v->edu);
+	if (v->g.ram && v->g.ram != MAP_FAILED)
+		munmap(v->g.ram, GUEST_SIZE);
+	v->g.ram = NULL;
+}
+
+/* Why a vmm_setup() result means "skip", or NULL if it does not. */
+static inline const char *skip_reason(int ret)
+{
+	if (ret == -ENOENT || ret == -ENODEV)
+		return "no /dev/vfio-nest or no edu device";
+	if (ret == -EOPNOTSUPP)
+		return "SMMU cannot nest (IDR3.FWB clear: stock QEMU)";
+	return NULL;
+}
 
 #endif /* _SELFTESTS_HOST_TEST_H */
