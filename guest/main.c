@@ -274,9 +274,13 @@ static struct iommu_device *viommu_probe_device(struct device *dev)
 			goto err_free;
 	}
 
+	/*
+	 * Devices behind a PCI bridge share the bridge's alias ID: the last
+	 * one probed gets the fault reports for it.
+	 */
 	for (i = 0; i < fwspec->num_ids; i++) {
-		ret = xa_insert_irq(&viommu->endpoints, fwspec->ids[i], vdev,
-				    GFP_KERNEL);
+		ret = xa_err(xa_store_irq(&viommu->endpoints, fwspec->ids[i],
+					  vdev, GFP_KERNEL));
 		if (ret)
 			goto err_erase;
 	}
@@ -284,7 +288,8 @@ static struct iommu_device *viommu_probe_device(struct device *dev)
 
 err_erase:
 	while (i--)
-		xa_erase_irq(&viommu->endpoints, fwspec->ids[i]);
+		xa_cmpxchg_irq(&viommu->endpoints, fwspec->ids[i], vdev, NULL,
+			       GFP_KERNEL);
 err_free:
 	iommu_put_resv_regions(dev, &vdev->resv_regions);
 	dev_iommu_priv_set(dev, NULL);
@@ -300,7 +305,8 @@ static void viommu_release_device(struct device *dev)
 	unsigned int i;
 
 	for (i = 0; i < fwspec->num_ids; i++)
-		xa_erase_irq(&vdev->viommu->endpoints, fwspec->ids[i]);
+		xa_cmpxchg_irq(&vdev->viommu->endpoints, fwspec->ids[i], vdev,
+			       NULL, GFP_KERNEL);
 	viommu_leave_domain(vdev);
 	iommu_put_resv_regions(dev, &vdev->resv_regions);
 	kfree(vdev);
@@ -403,6 +409,35 @@ static int viommu_skip_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(viommu_skip_fops, viommu_skip_get, viommu_skip_set,
 			 "%llu\n");
 
+static int viommu_inject_short_get(void *data, u64 *val)
+{
+	*val = atomic_read(&((struct viommu_dev *)data)->inject_short);
+	return 0;
+}
+
+static int viommu_inject_short_set(void *data, u64 val)
+{
+	atomic_set(&((struct viommu_dev *)data)->inject_short, min(val, 16ULL));
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(viommu_inject_short_fops, viommu_inject_short_get,
+			 viommu_inject_short_set, "%llu\n");
+
+static int viommu_inject_status_get(void *data, u64 *val)
+{
+	*val = atomic_read(&((struct viommu_dev *)data)->inject_bad_status);
+	return 0;
+}
+
+static int viommu_inject_status_set(void *data, u64 val)
+{
+	atomic_set(&((struct viommu_dev *)data)->inject_bad_status,
+		   min(val, 16ULL));
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(viommu_inject_status_fops, viommu_inject_status_get,
+			 viommu_inject_status_set, "%llu\n");
+
 static void viommu_debugfs_init(struct viommu_dev *viommu)
 {
 	viommu->debugfs = debugfs_create_dir(dev_name(viommu->dev),
@@ -411,6 +446,10 @@ static void viommu_debugfs_init(struct viommu_dev *viommu)
 			    &viommu_stats_fops);
 	debugfs_create_file_unsafe("skip_invalidations", 0600,
 				   viommu->debugfs, viommu, &viommu_skip_fops);
+	debugfs_create_file_unsafe("inject_short", 0600, viommu->debugfs,
+				   viommu, &viommu_inject_short_fops);
+	debugfs_create_file_unsafe("inject_bad_status", 0600, viommu->debugfs,
+				   viommu, &viommu_inject_status_fops);
 }
 
 /* virtio driver */

@@ -59,6 +59,22 @@ static struct virtio_iommu_req_tail *viommu_req_tail(void *buf, size_t len)
 }
 
 /*
+ * Test knobs (debugfs inject_short / inject_bad_status): pretend the device
+ * wrote nothing, or wrote a status no spec defines, for the next completions.
+ */
+static void viommu_inject_faults(struct viommu_dev *viommu,
+				 struct viommu_request *req, unsigned int *len)
+{
+	if (likely(!atomic_read(&viommu->inject_short) &&
+		   !atomic_read(&viommu->inject_bad_status)))
+		return;
+	if (atomic_add_unless(&viommu->inject_short, -1, 0))
+		*len = 0;
+	else if (atomic_add_unless(&viommu->inject_bad_status, -1, 0))
+		viommu_req_tail(req->buf, req->len)->status = 0xff;
+}
+
+/*
  * Complete every request in flight. Called with request_lock held, so that
  * nobody adds requests behind our back; the device completes requests in any
  * order, we only return once the list is empty.
@@ -92,6 +108,7 @@ static int __viommu_sync_req(struct viommu_dev *viommu)
 			continue;
 		}
 
+		viommu_inject_faults(viommu, req, &len);
 		if (len != req->len - req->write_offset) {
 			atomic64_inc(&viommu->stats.bad_responses);
 			dev_err_ratelimited(viommu->dev,

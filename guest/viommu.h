@@ -99,6 +99,10 @@ struct viommu_dev {
 	unsigned int			nr_skipped;
 	struct viommu_skipped_inval	skipped[VIOMMU_MAX_SKIPPED];
 
+	/* Test knobs: treat the next N completions as malformed */
+	atomic_t			inject_short;
+	atomic_t			inject_bad_status;
+
 	struct dentry			*debugfs;
 };
 

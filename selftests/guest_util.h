@@ -141,6 +141,18 @@ static inline int viommu_set_skip(unsigned int n)
 	return write_str(path, val);
 }
 
+/* Write a number to one of the guest module's debugfs knobs */
+static inline int viommu_knob(const char *knob, unsigned int n)
+{
+	char name[64], path[256], val[16];
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/%s", name, knob);
+	snprintf(val, sizeof(val), "%u", n);
+	return write_str(path, val);
+}
+
 /* Write to an edu_dma debugfs file; 0 or -errno of the write. */
 static inline int edu_cmd(const char *file, const char *cmd)
 {
