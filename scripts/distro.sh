@@ -264,11 +264,13 @@ for abi in "${kernels[@]}"; do
 	read -r _ p f s <<<"$(echo "$out" | tail -1)"
 	loaded=no
 	grep -q '^ok 1 virtio_iommu_pgt loaded' "$log_dir/console.log" && loaded=yes
-	taint=$(grep -m1 -oE 'virtio_iommu_pgt: (loading out-of-tree module taints kernel|module verification failed[^\r]*)' \
-		"$log_dir/console.log" | head -1)
-	[ -z "$taint" ] && taint=$(grep -m1 -oE '[a-z_]+: (loading out-of-tree module taints kernel|module verification failed: [^\r]*)' "$log_dir/console.log")
+	# Unsigned out-of-tree modules on a MODULE_SIG (not _FORCE) kernel: the
+	# kernel says so once and taints (O, E); nothing worse is allowed.
+	taint=$(grep -oE '[a-z_0-9]+: (loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing - tainting kernel)' \
+		"$log_dir/console.log" | sed 's/ - tainting kernel//; s/ taints kernel//' | sort -u | paste -sd ';' -)
+	tnum=$(sed -n 's/^# tainted \([0-9]*\).*/\1/p' "$log_dir/console.log" | head -1)
 	note="Debian $dver, VM $vsecs s"
-	[ -n "$taint" ] && note="$note; taint: $taint"
+	[ -n "$taint" ] && note="$note; taint ${tnum:-?}: $taint"
 	if [ "$loaded" = yes ] && ((f == 0)); then
 		row "$kver" virtio_iommu_pgt "built (dkms)" "$loaded" "$p passed, $s skipped" "$note"
 	else
@@ -279,6 +281,15 @@ for abi in "${kernels[@]}"; do
 	rm -rf "$stage"
 	log "distro: $kver done in $((SECONDS - kt)) s"
 done
+
+# The host recipe on 7.x: Debian's config + scripts/distro/host.config.
+if r=$(bash "$TOP/scripts/distro/host-recipe.sh" 2>"$OUT/recipe.log"); then
+	row "$KVER_MAJOR rebuilt (recipe)" vfio_nest "config proven" - - "$r"
+else
+	row "$KVER_MAJOR rebuilt (recipe)" vfio_nest "RECIPE FAILED" - - "log $OUT/recipe.log"
+	tail -n 5 "$OUT/recipe.log"
+	regressions=$((regressions + 1))
+fi
 
 echo "distro: ${#kernels[@]} kernel(s), $regressions regression(s), $gapcount known gap(s) (scripts/distro/known-gaps); $((SECONDS - t0)) s; details in $OUT"
 ((regressions == 0))
