@@ -6,6 +6,8 @@
 #
 #   bash vmm/qemu/build.sh            # build if needed, print the binary path
 #   bash vmm/qemu/build.sh --src      # print the patched source tree instead
+#   bash vmm/qemu/build.sh --check    # build, then run the device-model qtests
+#                                     # (virtio-iommu incl. the pgt extension)
 #
 # The result is cached under $CACHE/qemu/<version>-<hash>, where <hash> covers
 # this script, vmm/qemu/patches/*.patch and the common/ headers the patches
@@ -16,9 +18,8 @@
 # Sources index of the private apt state lists.
 #
 # One work tree per QEMU version ($CACHE/qemu/work-<version>) is kept for
-# incremental builds: it is re-synced from the pristine tree, files that the
-# re-sync changed are touched so ninja rebuilds them, and the patches are
-# applied again.
+# incremental builds: it is re-synced from the pristine tree by content and
+# the patches are applied again, so only what they touch is recompiled.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,7 +32,10 @@ DL=$QDIR/dl
 HEADERS=("$TOP/common/virtio_iommu_pgt.h" "$TOP/common/arm_lpae_cfg.h")
 
 mode=bin
-[ "${1:-}" = --src ] && mode=src
+case ${1:-} in
+--src) mode=src ;;
+--check) mode=check ;;
+esac
 
 input_hash() {
 	{
@@ -76,6 +80,17 @@ if [ -n "$ORIG" ]; then
 		exit 0
 	fi
 fi
+
+run_qtests() {
+	local build=$QDIR/work-$1/build
+	[ -e "$build/build.ninja" ] || die "qemu: no build tree, run without --check first"
+	log "qemu: building qos-test"
+	ninja -C "$build" -j"$(nproc)" tests/qtest/qos-test >"$QDIR/work-$1/qtest-build.log" 2>&1 ||
+		die "qemu: qos-test build failed, see $QDIR/work-$1/qtest-build.log"
+	# QTEST_QEMU_BINARY is the cached copy: it is what the VMs run.
+	QTEST_QEMU_BINARY=$2/qemu-system-aarch64 "$build/tests/qtest/qos-test" --tap -k \
+		-p /aarch64/virt/generic-pcihost/pci-bus-generic/pci-bus/virtio-iommu-pci
+}
 
 mkdir -p "$DL"
 exec 9>"$QDIR/.lock"
@@ -128,7 +143,8 @@ ORIG=$(cached_orig)
 [ -n "$ORIG" ] || fetch_orig
 VER=$(orig_version "$ORIG")
 OUT=$QDIR/$VER-$HASH
-if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" = bin ]; then
+if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" != src ]; then
+	[ "$mode" = check ] && { run_qtests "$VER" "$OUT"; exit; }
 	print_result "$VER" "$OUT"
 	exit 0
 fi
@@ -147,13 +163,11 @@ WORK=$QDIR/work-$VER
 SRC=$WORK/src
 BUILD=$WORK/build
 mkdir -p "$SRC"
-# Bring the work tree back to pristine; whatever rsync rewrote gets a fresh
-# mtime, since restoring an old mtime would hide the change from ninja.
-changed=$(rsync -a --delete --itemize-changes --exclude=/.unpacked "$PRISTINE/" "$SRC/" |
-	awk '$1 ~ /^>f/ {print substr($0, index($0, $2))}')
-if [ -n "$changed" ]; then
-	(cd "$SRC" && printf '%s\n' "$changed" | xargs -r -d '\n' touch)
-fi
+# Bring the work tree back to pristine by content, not by time: a file whose
+# content differs is rewritten with a fresh mtime, so ninja rebuilds exactly
+# what the previous patch set changed; identical files keep their mtime.
+rsync -rlD --checksum --delete --exclude=/.unpacked \
+	--exclude="/pc-bios/edk2-*.fd.bz2" "$PRISTINE/" "$SRC/"
 for h in "${HEADERS[@]}"; do
 	cmp -s "$h" "$SRC/hw/virtio/$(basename "$h")" ||
 		cp "$h" "$SRC/hw/virtio/$(basename "$h")"
@@ -213,4 +227,5 @@ rm -rf "$OUT"
 mv "$OUT.tmp" "$OUT"
 # Keep the cache small: the three newest builds of this version stay.
 ls -1dt "$QDIR/$VER"-*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+[ "$mode" = check ] && { run_qtests "$VER" "$OUT"; exit; }
 print_result "$VER" "$OUT"
