@@ -175,7 +175,8 @@ TEST_F(edu, identity_domain)
  */
 TEST_F(edu, malformed_responses_handled)
 {
-	const char *knobs[] = { "inject_short", "inject_bad_status" };
+	static const char * const knobs[] = { "inject_short",
+					       "inject_bad_status" };
 	char mode[32];
 	unsigned int i;
 
