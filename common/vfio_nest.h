@@ -205,7 +205,8 @@ struct vfio_nest_info {
  *           EBADFD if not an iommufd
  * @dev_id: the device's object id in @iommufd; ENOENT if absent
  * @s2_pt_id: the VM's stage 2 in @iommufd: an IOAS id (the module allocates
- *            a NEST_PARENT HWPT on it) or a NEST_PARENT HWPT id
+ *            a NEST_PARENT HWPT on it, and maps its host page there);
+ *            ENOENT if it is not an IOAS
  * @host_ipa: an IPA the VMM keeps free for host-owned structures,
  *            aligned to and @out_host_window bytes long
  *            (struct vfio_nest_info); the module maps a page it owns there,

@@ -232,6 +232,26 @@ static void vn_evt_unhook(struct vn_dev *dev)
 	dev->evt_wqh = NULL;
 }
 
+/*
+ * vn_glue_check_ioas - is @ioas_id an IOAS of @iommufd_file? Asking for its
+ * IOVA ranges with no room for them answers 0 or EMSGSIZE for an IOAS and
+ * ENOENT for anything else, so a wrong id gets one errno, not whatever
+ * HWPT allocation makes of it.
+ */
+int vn_glue_check_ioas(struct vn_ctx *ctx, struct file *iommufd_file,
+		       u32 ioas_id)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+	};
+	int ret;
+
+	ret = vn_ioctl(ctx, iommufd_file, IOMMU_IOAS_IOVA_RANGES, &cmd,
+		       sizeof(cmd));
+	return ret == -EMSGSIZE ? 0 : ret;
+}
+
 static int vn_veventq_alloc(struct vn_dev *dev)
 {
 	struct iommu_veventq_alloc cmd = {

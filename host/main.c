@@ -386,6 +386,11 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 		ret = -EOPNOTSUPP;
 		goto err_free;
 	}
+	ret = vn_glue_check_ioas(ctx, iommufd_file, at->s2_pt_id);
+	if (ret) {
+		field = VFIO_NEST_FIELD_S2_PT_ID;
+		goto err_free;
+	}
 	ret = vn_check_table(&dev->hw, fmt, at, &table);
 	if (ret) {
 		field = at->out_bad_field;

@@ -162,6 +162,8 @@ int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
 		      struct file **iommufd_file, u32 *field);
 int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
 		    struct vn_hw *hw);
+int vn_glue_check_ioas(struct vn_ctx *ctx, struct file *iommufd_file,
+		       u32 ioas_id);
 int vn_glue_nest_alloc(struct vn_dev *dev);
 int vn_glue_write_cd(struct vn_dev *dev, unsigned int slot, const __le64 *cd);
 int vn_glue_install(struct vn_dev *dev, const __le64 *ste);

@@ -60,12 +60,12 @@ TEST_F(nest, dma_round_trip)
 	ASSERT_TRUE(holds(v, v->p_dst, 0x21));
 
 	/* Short and unaligned, both directions. */
-	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
 	ASSERT_EQ(0, vfio_edu_dma_to_device(&v->edu, VA_SRC + 100, 7, 300));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 7, VA_DST + 1000, 300));
-	ASSERT_EQ(0, memcmp(guest_ptr(&v->g, v->p_src) + 100,
-			    guest_ptr(&v->g, v->p_dst) + 1000, 300));
-	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
+	ASSERT_EQ(0, memcmp(guest_bytes(&v->g, v->p_src) + 100,
+			    guest_bytes(&v->g, v->p_dst) + 1000, 300));
+	ASSERT_EQ(0, guest_bytes(&v->g, v->p_dst)[0]);
 }
 
 TEST_F(nest, fault_unmapped_iova)
@@ -127,11 +127,11 @@ TEST_F(nest, detach_abort_blocks_dma)
 	ASSERT_EQ(0, attach_table(v, ASID));
 	ASSERT_EQ(0, load_device(v, 0x31));
 	ASSERT_EQ(0, detach_table(v, VFIO_NEST_DETACH_ABORT));
-	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_dst, XFER));
-	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
-	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[XFER - 1]);
+	ASSERT_EQ(0, guest_bytes(&v->g, v->p_dst)[0]);
+	ASSERT_EQ(0, guest_bytes(&v->g, v->p_dst)[XFER - 1]);
 	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
 	/* And a fresh attach works again. */
 	ASSERT_EQ(0, attach_table(v, ASID));
@@ -147,7 +147,7 @@ TEST_F(nest, detach_to_stage2)
 	ASSERT_EQ(0, load_device(v, 0x32));
 	ASSERT_EQ(0, detach_table(v, 0));
 	/* Stage 2 alone: the IOVA is the IPA. */
-	memset(guest_ptr(&v->g, v->p_a), 0, XFER);
+	memset(guest_bytes(&v->g, v->p_a), 0, XFER);
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_a, XFER));
 	ASSERT_TRUE(holds(v, v->p_a, 0x32));
 }
@@ -467,10 +467,10 @@ TEST_F(nest, close_blocks_dma)
 	v->fd = -1;
 	ASSERT_EQ(0, vfio_edu_dma_wait(&v->edu, EDU_DMA_TIMEOUT_MS));
 
-	memset(guest_ptr(&v->g, v->p_dst), 0, XFER);
+	memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_dst, XFER));
-	ASSERT_EQ(0, guest_ptr(&v->g, v->p_dst)[0]);
+	ASSERT_EQ(0, guest_bytes(&v->g, v->p_dst)[0]);
 
 	/* The VMM still owns a working device. */
 	ASSERT_EQ(0, vfio_edu_attach(&v->edu, v->edu.ioas_id));

@@ -68,9 +68,14 @@ struct guest {
 	uint64_t root;		/* IPA of the level-1 table */
 };
 
-static inline uint64_t *guest_ptr(struct guest *g, uint64_t ipa)
+static inline uint64_t *guest_table(struct guest *g, uint64_t ipa)
 {
 	return (uint64_t *)(g->ram + (ipa - g->ipa));
+}
+
+static inline uint8_t *guest_bytes(struct guest *g, uint64_t ipa)
+{
+	return g->ram + (ipa - g->ipa);
 }
 
 /* guest_alloc_page - a zeroed page of guest RAM; returns its IPA. */
@@ -81,7 +86,7 @@ static inline uint64_t guest_alloc_page(struct guest *g)
 	if (g->next + GUEST_PAGE > g->size)
 		return 0;
 	g->next += GUEST_PAGE;
-	memset(guest_ptr(g, ipa), 0, GUEST_PAGE);
+	memset(guest_table(g, ipa), 0, GUEST_PAGE);
 	return ipa;
 }
 
@@ -99,7 +104,7 @@ static inline uint64_t *guest_pte(struct guest *g, uint64_t va)
 
 	for (level = 1; level < 3; level++) {
 		unsigned int shift = 12 + 9 * (3 - level);
-		uint64_t *pte = guest_ptr(g, table) + ((va >> shift) & 511);
+		uint64_t *pte = guest_table(g, table) + ((va >> shift) & 511);
 
 		if (!(*pte & PTE_VALID)) {
 			uint64_t next = guest_alloc_page(g);
@@ -110,7 +115,7 @@ static inline uint64_t *guest_pte(struct guest *g, uint64_t va)
 		}
 		table = *pte & PTE_ADDR_MASK;
 	}
-	return guest_ptr(g, table) + ((va >> 12) & 511);
+	return guest_table(g, table) + ((va >> 12) & 511);
 }
 
 /* guest_map - map the 4K page at @va to guest RAM at @ipa, read-write. */
@@ -240,7 +245,7 @@ static inline int invalidate(struct vmm *v, struct vfio_nest_inv_entry *e,
 /* Load @seed's pattern into edu's buffer through VA_SRC. */
 static inline int load_device(struct vmm *v, unsigned int seed)
 {
-	fill(guest_ptr(&v->g, v->p_src), XFER, seed);
+	fill(guest_bytes(&v->g, v->p_src), XFER, seed);
 	return vfio_edu_dma_to_device(&v->edu, VA_SRC, 0, XFER);
 }
 
@@ -249,7 +254,7 @@ static inline bool holds(struct vmm *v, uint64_t ipa, unsigned int seed)
 	uint8_t want[XFER];
 
 	fill(want, XFER, seed);
-	return !memcmp(guest_ptr(&v->g, ipa), want, XFER);
+	return !memcmp(guest_bytes(&v->g, ipa), want, XFER);
 }
 
 /* Wait up to @ms for a fault record; returns how many were read. */
