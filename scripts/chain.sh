@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# chain.sh [--check]: the whole nested chain in one command.
+#
+#   L0  this x86 machine: QEMU TCG, profile nest-l1 (scripts/profiles.sh):
+#       -M virt,iommu=smmuv3,virtualization=on -cpu max -device edu
+#   L1  the test kernel with KVM, VFIO cdev, iommufd, SMMUv3; vfio_nest loaded;
+#       edu bound to vfio-pci; the inner QEMU (scripts/chain/inner-qemu.sh)
+#       starts
+#   L2  the same kernel under KVM in L1 (TCG if L1 has no /dev/kvm) with
+#       virtio-iommu-pci and edu assigned (vfio-pci + iommufd); the guest module
+#       drives the virtio-iommu and the L2 tests (scripts/chain/l2.list) do DMA.
+#
+# L1 runs selftests/chain_l1.sh (setup, l2, after); the l2 step re-emits L2's
+# results as its own TAP, so scripts/parse-console.py counts L1 and L2 results
+# from L1's console. Prints a few lines per step and "chain: N passed, N failed,
+# N skipped"; exits non-zero on any failure. --check: the same, for make check
+# (per-test lines only for failures).
+#
+# Logs: results/chain/console.log (L1 console, L2's console inside it prefixed
+# "l2| "), results/chain/summary.txt. Environment: NO_BUILD=1 (reuse modules,
+# selftests and results/initramfs.cpio), CHAIN_QEMU=auto|stock|patched (the L1
+# QEMU), CHAIN_MODE=classic|table (guest module mode L2 must see; default: any),
+# CHAIN_ACCEL=kvm|tcg (tcg forces L2 onto TCG), CHAIN_L2_KMEMLEAK=1 (kmemleak
+# in L2 too; off by default, L1's is always on), VM_TIMEOUT (s, whole L1 run, default
+# 900), L2_TIMEOUT (s, the inner QEMU, default 300), KFLAVOUR (debug).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/profiles.sh"
+
+check=0
+[ "${1:-}" = --check ] && check=1
+
+say() { printf '[%(%H:%M:%S)T] chain: %s\n' -1 "$*"; }
+
+RUN_DIR=$RESULTS/chain
+mkdir -p "$RUN_DIR"
+rm -f "$RUN_DIR"/{console.log,summary.txt,counts}
+t0=$SECONDS
+
+kdir=$(bash "$TOP/scripts/kernel.sh" "${KFLAVOUR:-debug}")
+image=$kdir/arch/arm64/boot/Image
+if [ "${NO_BUILD:-0}" != 1 ]; then
+	bash "$TOP/scripts/build.sh" "$kdir" >&2
+fi
+base=$RESULTS/initramfs.cpio
+[ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
+inner=$(bash "$TOP/scripts/chain/inner-qemu.sh")
+say "kernel $(cat "$kdir/include/config/kernel.release") for L1 and L2, inner QEMU $(cat "$inner/.version") (arm64, $(du -sh "$inner" | cut -f1))"
+
+# L2: the base initramfs plus its test list (programs missing from this
+# checkout are dropped with a note, never silently).
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/l2" "$stage/l1/chain" "$stage/l1/selftests"
+grep -v '^#' "$TOP/scripts/chain/l2.list" | awk 'NF' | while read -r prog args; do
+	if [ -x "$TOP/selftests/out/$prog" ]; then
+		echo "$prog${args:+ $args}"
+	else
+		say "L2 test $prog not built in this checkout: left out" >&2
+	fi
+done >"$stage/l2/tests.list"
+(cd "$stage/l2" && echo tests.list | cpio -o -H newc --quiet) >"$RUN_DIR/l2-tests.cpio"
+cat "$base" "$RUN_DIR/l2-tests.cpio" >"$stage/l1/chain/l2.cpio"
+
+# L1: the base initramfs, the chain payload, L1's test list.
+cp -a "$inner"/. "$stage/l1/"
+rm -f "$stage/l1/.done" "$stage/l1/.version"
+cp "$image" "$stage/l1/chain/Image"
+cp "$stage/l2/tests.list" "$stage/l1/chain/l2.list"
+# kmemleak in L2 costs about a minute nested (two scans of L2's RAM two
+# levels down); the guest module's leaks are checked by the single-VM profiles.
+l2cmd="kmemleak=off"
+[ "${CHAIN_L2_KMEMLEAK:-0}" = 1 ] && l2cmd=""
+[ -n "${CHAIN_MODE:-}" ] && l2cmd="$l2cmd chain.mode=$CHAIN_MODE"
+echo "$l2cmd" >"$stage/l1/chain/l2.cmdline"
+[ "${CHAIN_ACCEL:-kvm}" = tcg ] && touch "$stage/l1/chain/force-tcg"
+for step in setup l2 after; do
+	cp "$TOP/selftests/chain_l1.sh" "$stage/l1/selftests/chain_l1_$step"
+	chmod +x "$stage/l1/selftests/chain_l1_$step"
+	echo "chain_l1_$step"
+done >"$stage/l1/tests.list"
+cp "$stage/l1/tests.list" "$RUN_DIR/tests.list"
+cp "$stage/l2/tests.list" "$RUN_DIR/l2.list"
+(cd "$stage/l1" && find . -print0 | cpio --null -o -H newc --quiet) >"$RUN_DIR/payload.cpio"
+cat "$base" "$RUN_DIR/payload.cpio" >"$RUN_DIR/initramfs.cpio"
+rm -f "$RUN_DIR/payload.cpio" "$RUN_DIR/l2-tests.cpio"
+rm -rf "$stage"
+trap - EXIT
+
+profile_nest_l1
+l2to=${L2_TIMEOUT:-300}
+vmto=${VM_TIMEOUT:-900}
+cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=$((l2to + 60)) chain.l2_timeout=$l2to"
+say "booting L1: $QEMU ($($QEMU --version | head -1 | awk '{print $4}')), TCG, ${QEMU_ARGS[*]}, -m $MEM, initramfs $(($(stat -c %s "$RUN_DIR/initramfs.cpio") >> 20)) MB"
+start=$SECONDS
+timeout -s KILL "$vmto" "$QEMU" -nographic -no-reboot -nic none \
+	-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
+	-kernel "$image" -initrd "$RUN_DIR/initramfs.cpio" -append "$cmdline" \
+	</dev/null >"$RUN_DIR/console.log" 2>&1 &
+qpid=$!
+
+# Narrate from the console while L1 runs.
+tail -n +1 -F --pid=$qpid "$RUN_DIR/console.log" 2>/dev/null | awk -v t0="$start" '
+	function say(s) { printf "[%s] chain: %s\n", strftime("%H:%M:%S"), s; fflush() }
+	{ sub(/\r$/, "") }
+	/^### BOOTED/ && !l1 { l1 = 1; say("L1 at /init after " $5 " s (L1 clock)") }
+	/^ok [0-9]+ l1: modprobe vfio_nest/ && !hm { hm = 1; say("L1: host module vfio_nest loaded, /dev/vfio-nest") }
+	/^not ok [0-9]+ l1: / && !seen[$0]++ { say("L1: FAILED: " $0) }
+	/^# cdev / && !cd { cd = 1; say("L1: edu bound to vfio-pci, " $3) }
+	/^# L2: / && !l2 { l2 = 1; sub(/^# /, ""); say("starting " $0) }
+	/^l2\| ### BOOTED/ && !b2 { b2 = 1; say("L2 at /init after " $6 " s (L2 clock)") }
+	/^l2\| ### RUN/ { say("L2 runs " $4 " " $5 " " $6) }
+	/^l2\| # .*mode / && !md { md = 1; x = $0; sub(/.*edu/, "edu", x); say("L2: " x) }
+	/^l2\| # .*roundtrip:ok=/ && !rt { rt = 1; x = $0; sub(/.*roundtrip:/, "", x); say("L2 DMA: " x) }
+	/^# L2 (kvm|tcg): / && !e2 { e2 = 1; sub(/^# /, ""); say($0) }
+	/^ok [0-9]+ l1: edu reusable/ && !ru { ru = 1; say("L1: edu back on an L1 driver, DMA ok") }
+	/^### DONE/ && !dn { dn = 1; say("L1 done after " $4 " s (L1 clock)") }
+' || true
+rc=0
+wait $qpid || rc=$?
+secs=$((SECONDS - start))
+((rc == 137)) && say "L1 killed after $vmto s"
+
+out=$(python3 "$TOP/scripts/parse-console.py" "$RUN_DIR/console.log" chain "$RUN_DIR/tests.list")
+echo "$out" | grep -v '^counts ' >"$RUN_DIR/summary.txt"
+if ((check)); then
+	grep -v '^  pass ' "$RUN_DIR/summary.txt" || true
+else
+	cat "$RUN_DIR/summary.txt"
+fi
+read -r _ p f s <<<"$(echo "$out" | tail -1)"
+echo "$p $f $s" >"$RUN_DIR/counts"
+echo "$secs" >"$RUN_DIR/seconds"
+# Timings for docs/chain.md and the report.
+l2line=$(grep -m1 -o 'L2 \(kvm\|tcg\): [0-9.]* s from inner QEMU start to exit.*' "$RUN_DIR/console.log" || echo "L2: did not run")
+echo "L1 wall $secs s; $l2line" >"$RUN_DIR/times.txt"
+say "$l2line"
+say "logs: $RUN_DIR/console.log (L2 lines prefixed 'l2| '), $RUN_DIR/summary.txt"
+echo "chain: $p passed, $f failed, $s skipped ($((SECONDS - t0)) s; L1 run $secs s; log $RUN_DIR/console.log)"
+if ((f)); then
+	echo "--- tail of $RUN_DIR/console.log ---"
+	tail -n 40 "$RUN_DIR/console.log"
+	exit 1
+fi
