@@ -20,7 +20,8 @@
 # (scripts/distro/known-gaps), a host module that dkms installs on a kernel
 # without IOMMUFD, a guest module that does not load, or a failing test.
 # Logs: results/distro/ABI/. Environment: DISTRO_KERNELS, DISTRO_SRC (test
-# another source tree, e.g. a compat fix in progress), VM_TIMEOUT.
+# another source tree, e.g. a compat fix in progress), DISTRO_PROFILES
+# (default "viommu viommu-pgt"), DISTRO_RUNLIST, VM_TIMEOUT.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/profiles.sh"
@@ -92,21 +93,77 @@ fi
 
 # The guest programs of the viommu profile; the selftests are static arm64
 # binaries, independent of the kernel they run on.
-mapfile -t programs < <(awk '$1 == "viommu" { $1 = ""; sub(/^ /, ""); print }' "$TOP/selftests/run.list")
-if [ ! -x "$TOP/selftests/out/${programs[0]%% *}" ] && [ "${NO_BUILD:-0}" != 1 ]; then
-	bash "$TOP/scripts/build.sh" "$(bash "$TOP/scripts/kernel.sh" debug)" >&2 || die "selftest build failed"
-fi
-tests=()
-for p in "${programs[@]}"; do
-	if [ -x "$TOP/selftests/out/${p%% *}" ]; then
-		tests+=("$p")
-	else
-		log "distro: ${p%% *} is in run.list but not built (selftests/out): not run here"
+# PROFILE -> its programs of selftests/run.list that are built; profiles
+# without programs are left out (viommu-pgt until table-mode tests exist).
+declare -A tests=()
+profiles=()
+for prof in ${DISTRO_PROFILES:-viommu viommu-pgt}; do
+	mapfile -t programs < <(awk -v p="$prof" '$1 == p { $1 = ""; sub(/^ /, ""); print }' "${DISTRO_RUNLIST:-$TOP/selftests/run.list}")
+	((${#programs[@]})) || continue
+	if [ ! -x "$TOP/selftests/out/${programs[0]%% *}" ] && [ "${NO_BUILD:-0}" != 1 ]; then
+		bash "$TOP/scripts/build.sh" "$(bash "$TOP/scripts/kernel.sh" debug)" >&2 || die "selftest build failed"
 	fi
+	list=''
+	for p in "${programs[@]}"; do
+		if [ -x "$TOP/selftests/out/${p%% *}" ]; then
+			list+="$p"$'\n'
+		else
+			log "distro: $prof: ${p%% *} is in run.list but not built (selftests/out): not run here"
+		fi
+	done
+	[ -n "$list" ] || continue
+	tests[$prof]=$list
+	profiles+=("$prof")
 done
 [ -x "$CACHE/busybox-arm64/bin/busybox" ] || bash "$TOP/scripts/deps.sh" >&2
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$SRC/dkms.conf")
 export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+
+# boot_profile PROFILE: boot Debian's kernel ($kver, $root) in the test VM
+# PROFILE (scripts/profiles.sh) with the initramfs of $w and the PROFILE's
+# programs, then distro_status; one matrix row.
+boot_profile() {
+	local prof=$1 fn=profile_${1//-/_} rd=$log_dir/$1 mod=virtio_iommu_pgt
+	[ "$prof" = viommu ] || mod="virtio_iommu_pgt/$prof"
+	mkdir -p "$rd"
+	local extra=$rd/extra
+	mkdir -p "$extra"
+	printf '%s' "${tests[$prof]}" >"$extra/tests.list"
+	echo distro_status >>"$extra/tests.list"
+	(cd "$extra" && echo tests.list | cpio -o -H newc --quiet) >"$rd/tests.cpio"
+	cat "$w/initramfs.cpio" "$rd/tests.cpio" >"$rd/initramfs.cpio"
+	RUN_DIR=$rd
+	"$fn" || { row "$kver" "$mod" "built (dkms)" - "NO VM" "profile $prof unavailable"; regressions=$((regressions + 1)); return; }
+	local cmdline="console=ttyAMA0 panic=-1 oops=panic deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}"
+	local vt=$SECONDS
+	timeout -s KILL "${VM_TIMEOUT:-600}" "$QEMU" -nographic -no-reboot -nic none \
+		-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
+		-kernel "$root/boot/vmlinuz-$kver" -initrd "$rd/initramfs.cpio" \
+		-append "$cmdline" </dev/null >"$rd/console.log" 2>&1
+	local vsecs=$((SECONDS - vt)) out p f s
+	out=$(python3 "$TOP/scripts/parse-console.py" "$rd/console.log" "distro-$abi-$prof" "$extra/tests.list")
+	echo "$out" | grep -v '^counts ' >"$rd/tests.txt"
+	read -r _ p f s <<<"$(echo "$out" | tail -1)"
+	local loaded=no
+	grep -q '^ok 1 virtio_iommu_pgt loaded' "$rd/console.log" && loaded=yes
+	# Unsigned out-of-tree modules on a MODULE_SIG (not _FORCE) kernel: the
+	# kernel says so once and taints (O, E); nothing worse is allowed.
+	local taint tnum note
+	taint=$(grep -oE '[a-z_0-9]+: (loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing - tainting kernel)' \
+		"$rd/console.log" | sed 's/ - tainting kernel//; s/ taints kernel//' | sort -u | paste -sd ';' -)
+	tnum=$(sed -n 's/^# tainted \([0-9]*\).*/\1/p' "$rd/console.log" | head -1)
+	local q=stock; case $QEMU in "$CACHE"/*) q=patched ;; esac
+	note="Debian $dver, $q QEMU, VM $vsecs s"
+	[ -n "$taint" ] && note="$note; taint ${tnum:-?}: $taint"
+	if [ "$loaded" = yes ] && ((f == 0)); then
+		row "$kver" "$mod" "built (dkms)" "$loaded" "$p passed, $s skipped" "$note"
+	else
+		row "$kver" "$mod" "built (dkms)" "$loaded" "$p passed, $f FAILED, $s skipped" "$note; log $rd/console.log"
+		grep -E 'FAIL' "$rd/tests.txt" | head -n 20 | sed 's/^/    /'
+		regressions=$((regressions + 1))
+	fi
+	rm -rf "$extra"
+}
 
 echo "distro: ${#kernels[@]} Debian arm64 kernel(s): ${kernels[*]}; source $SRC"
 row kernel module built loaded tests
@@ -247,35 +304,29 @@ for abi in "${kernels[@]}"; do
 	echo "# tainted $(cat /proc/sys/kernel/tainted)"
 	EOF
 	chmod +x "$stage/selftests/distro_status"
-	printf '%s\n' "${tests[@]}" distro_status >"$stage/tests.list"
-	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$log_dir/initramfs.cpio"
+	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$w/initramfs.cpio"
+	for prof in "${profiles[@]}"; do
+		boot_profile "$prof"
+	done
 
-	RUN_DIR=$log_dir
-	profile_viommu
-	cmdline="console=ttyAMA0 panic=-1 oops=panic deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}"
-	vt=$SECONDS
-	timeout -s KILL "${VM_TIMEOUT:-600}" "$QEMU" -nographic -no-reboot -nic none \
-		-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
-		-kernel "$root/boot/vmlinuz-$kver" -initrd "$log_dir/initramfs.cpio" \
-		-append "$cmdline" </dev/null >"$log_dir/console.log" 2>&1
-	vsecs=$((SECONDS - vt))
-	out=$(python3 "$TOP/scripts/parse-console.py" "$log_dir/console.log" "distro-$abi" "$stage/tests.list")
-	echo "$out" | grep -v '^counts ' >"$log_dir/tests.txt"
-	read -r _ p f s <<<"$(echo "$out" | tail -1)"
-	loaded=no
-	grep -q '^ok 1 virtio_iommu_pgt loaded' "$log_dir/console.log" && loaded=yes
-	# Unsigned out-of-tree modules on a MODULE_SIG (not _FORCE) kernel: the
-	# kernel says so once and taints (O, E); nothing worse is allowed.
-	taint=$(grep -oE '[a-z_0-9]+: (loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing - tainting kernel)' \
-		"$log_dir/console.log" | sed 's/ - tainting kernel//; s/ taints kernel//' | sort -u | paste -sd ';' -)
-	tnum=$(sed -n 's/^# tainted \([0-9]*\).*/\1/p' "$log_dir/console.log" | head -1)
-	note="Debian $dver, VM $vsecs s"
-	[ -n "$taint" ] && note="$note; taint ${tnum:-?}: $taint"
-	if [ "$loaded" = yes ] && ((f == 0)); then
-		row "$kver" virtio_iommu_pgt "built (dkms)" "$loaded" "$p passed, $s skipped" "$note"
+	# 4. Secure Boot hosts: dkms signs what it builds with its MOK when it
+	# finds the kernel's sign-file (Debian: linux-kbuild). A second build in
+	# its own dkms tree, with a private key pair standing in for
+	# /var/lib/dkms/mok.{key,pub}; the VM above loads the unsigned build.
+	mok=$CACHE/distro/mok
+	mkdir -p "$mok" "$w/signed"
+	sf=$(ls "$root"/usr/lib/linux-kbuild-*/scripts/sign-file | head -1)
+	sopts=(-m iommu-nest -v "$ver" --sourcetree "$w/src" --dkmstree "$w/signed")
+	if sign_file=$sf mok_signing_key=$mok/mok.key mok_certificate=$mok/mok.pub \
+		dkms add "${sopts[@]}" >"$log_dir/dkms-signed.log" 2>&1 &&
+		sign_file=$sf mok_signing_key=$mok/mok.key mok_certificate=$mok/mok.pub \
+		dkms build "${sopts[@]}" "${kopts[@]}" >>"$log_dir/dkms-signed.log" 2>&1 &&
+		sko=$(find "$w/signed" -path '*/module/virtio_iommu_pgt.ko*' | head -1) && [ -n "$sko" ] &&
+		signer=$(modinfo -F signer "$sko") && [ -n "$signer" ]; then
+		row "$kver" virtio_iommu_pgt "signed by dkms (MOK)" - - \
+			"signer \"$signer\", $(modinfo -F sig_hashalgo "$sko"); enrol mok.pub with mokutil for Secure Boot"
 	else
-		row "$kver" virtio_iommu_pgt "built (dkms)" "$loaded" "$p passed, $f FAILED, $s skipped" "$note; log $log_dir/console.log"
-		sed 's/^/    /' "$log_dir/tests.txt" | grep -E 'FAIL' | head -n 20
+		row "$kver" virtio_iommu_pgt "SIGNING FAILED" - - "log $log_dir/dkms-signed.log"
 		regressions=$((regressions + 1))
 	fi
 	rm -rf "$stage"
