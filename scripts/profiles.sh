@@ -58,13 +58,16 @@ profile_viommu_pgt() {
 # The nested chain's "host machine" L1 (scripts/chain.sh): SMMUv3 with nesting,
 # EL2 so that L1 runs KVM, edu to assign to L2. The patched QEMU (IDR3.FWB,
 # needed by arm-smmu-v3 for iommufd vIOMMUs) when it builds and runs, else
-# stock; CHAIN_QEMU=stock|patched forces one. chain.sh adds the inner QEMU,
-# the L2 kernel and initramfs to the initramfs; `vm.sh nest-l1` boots L1 alone.
+# stock; CHAIN_QEMU=stock|patched|/path/to/qemu-system-aarch64 forces one.
+# chain.sh adds the inner QEMU, the L2 kernel and initramfs to the initramfs;
+# `vm.sh nest-l1 PROGRAM` boots L1 alone.
 profile_nest_l1() {
 	local q=""
 	MEM=3G
 	QEMU_ARGS=(-M virt,iommu=smmuv3,virtualization=on,gic-version=3 -device edu)
-	if [ "${CHAIN_QEMU:-auto}" != stock ]; then
+	if [ -x "${CHAIN_QEMU:-}" ]; then
+		q=$CHAIN_QEMU
+	elif [ "${CHAIN_QEMU:-auto}" != stock ]; then
 		q=$(patched_qemu 2>/dev/null) || q=""
 		if [ -z "$q" ] || ! "$q" -device help 2>/dev/null | grep -q '"edu"'; then
 			[ "${CHAIN_QEMU:-auto}" = patched ] && die "patched QEMU missing or broken"

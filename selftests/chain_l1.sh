@@ -156,7 +156,9 @@ l2() {
 			echo "$line" >> $W/l2.log
 			echo "l2| $line" > /dev/console
 			case $line in
-			"### DONE"*) uptime_s > $W/l2.done ;;
+			"### "*)
+				echo "$(uptime_s) ${line%% uptime*}" >> $W/l2.marks
+				case $line in "### DONE"*) uptime_s > $W/l2.done ;; esac ;;
 			esac
 		done
 	t1=$(uptime_s)
@@ -166,6 +168,9 @@ l2() {
 	grep -q '^### DONE' $W/l2.log
 	tap $? "l2: inner QEMU ($mode) ran L2 to poweroff" \
 		"L2 $mode: ${secs} s from inner QEMU start to exit, L2 kernel at /init after ${booted:-?} s (L2 clock)"
+	# When L2's milestones reached L1 (L1 clock, from the inner QEMU start)
+	awk -v t0="$t0" '{ printf "# L2 at +%.1f s: %s\n", $1 - t0, substr($0, index($0, $2)) }' \
+		$W/l2.marks 2>/dev/null
 	grep -E 'qemu-system-aarch64: ' $W/l2.log | head -5 | sed 's/^/# inner qemu: /'
 	l2_results > $W/l2.tap
 	grep -v '^# l2_fails' $W/l2.tap
