@@ -17,9 +17,8 @@
 # the orig tarball is taken alone and checked against the sha256 that the
 # Sources index of the private apt state lists.
 #
-# One work tree per QEMU version ($CACHE/qemu/work-<version>) is kept for
-# incremental builds: it is re-synced from the pristine tree by content and
-# the patches are applied again, so only what they touch is recompiled.
+# The patched tree and its build live in $CACHE/qemu/work-<version>-<hash>;
+# iterating on a patch is faster in a tree of one's own (--src prints it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,7 +62,7 @@ orig_version() {
 
 print_result() {
 	if [ "$mode" = src ]; then
-		echo "$QDIR/work-$1/src"
+		echo "$QDIR/work-$1-$HASH/src"
 	else
 		echo "$2/qemu-system-aarch64"
 	fi
@@ -82,13 +81,13 @@ if [ -n "$ORIG" ]; then
 fi
 
 run_qtests() {
-	local build=$QDIR/work-$1/build
-	[ -e "$build/build.ninja" ] || die "qemu: no build tree, run without --check first"
+	local work=$QDIR/work-$1-$HASH
+	[ -e "$work/build/build.ninja" ] || die "qemu: no build tree in $work"
 	log "qemu: building qos-test"
-	ninja -C "$build" -j"$(nproc)" tests/qtest/qos-test >"$QDIR/work-$1/qtest-build.log" 2>&1 ||
-		die "qemu: qos-test build failed, see $QDIR/work-$1/qtest-build.log"
+	ninja -C "$work/build" -j"$(nproc)" tests/qtest/qos-test >"$work/qtest-build.log" 2>&1 ||
+		die "qemu: qos-test build failed, see $work/qtest-build.log"
 	# QTEST_QEMU_BINARY is the cached copy: it is what the VMs run.
-	QTEST_QEMU_BINARY=$2/qemu-system-aarch64 "$build/tests/qtest/qos-test" --tap -k \
+	QTEST_QEMU_BINARY=$2/qemu-system-aarch64 "$work/build/tests/qtest/qos-test" --tap -k \
 		-p /aarch64/virt/generic-pcihost/pci-bus-generic/pci-bus/virtio-iommu-pci
 }
 
@@ -159,25 +158,29 @@ if [ ! -e "$PRISTINE/.unpacked" ]; then
 	mv "$PRISTINE.tmp" "$PRISTINE"
 fi
 
-WORK=$QDIR/work-$VER
+# One source and build tree per input hash: patch sets never share a tree,
+# so two checkouts with different patches (another worktree, CI) cannot undo
+# each other's work, and an interrupted build resumes where it stopped.
+WORK=$QDIR/work-$VER-$HASH
 SRC=$WORK/src
 BUILD=$WORK/build
-mkdir -p "$SRC"
-# Bring the work tree back to pristine by content, not by time: a file whose
-# content differs is rewritten with a fresh mtime, so ninja rebuilds exactly
-# what the previous patch set changed; identical files keep their mtime.
-rsync -rlD --checksum --delete --exclude=/.unpacked \
-	--exclude="/pc-bios/edk2-*.fd.bz2" "$PRISTINE/" "$SRC/"
-for h in "${HEADERS[@]}"; do
-	cmp -s "$h" "$SRC/hw/virtio/$(basename "$h")" ||
-		cp "$h" "$SRC/hw/virtio/$(basename "$h")"
-done
-for p in "$HERE"/patches/*.patch; do
-	[ -e "$p" ] || continue
-	log "qemu: applying $(basename "$p")"
-	patch -d "$SRC" -p1 -s -N --no-backup-if-mismatch <"$p" ||
-		die "qemu: $(basename "$p") does not apply"
-done
+if [ ! -e "$SRC/.patched" ]; then
+	rm -rf "$WORK"
+	mkdir -p "$WORK"
+	cp -a "$PRISTINE" "$SRC"
+	rm -f "$SRC/.unpacked"
+	for h in "${HEADERS[@]}"; do
+		cp "$h" "$SRC/hw/virtio/"
+	done
+	for p in "$HERE"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		log "qemu: applying $(basename "$p")"
+		patch -d "$SRC" -p1 -s -N --no-backup-if-mismatch <"$p" ||
+			die "qemu: $(basename "$p") does not apply"
+	done
+	touch "$SRC/.patched"
+fi
+touch "$WORK"
 
 # The +ds tarball has no firmware blobs, yet meson wants the edk2 ones to
 # exist whenever bzip2 is installed; empty stand-ins satisfy it (they are
@@ -225,7 +228,9 @@ mkdir -p "$OUT.tmp"
 cp "$BUILD/qemu-system-aarch64" "$OUT.tmp/"
 rm -rf "$OUT"
 mv "$OUT.tmp" "$OUT"
-# Keep the cache small: the three newest builds of this version stay.
+# Keep the cache small: the three newest binaries and the two newest trees
+# of this version stay.
 ls -1dt "$QDIR/$VER"-*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+ls -1dt "$QDIR/work-$VER"-*/ 2>/dev/null | tail -n +3 | xargs -r rm -rf
 [ "$mode" = check ] && { run_qtests "$VER" "$OUT"; exit; }
 print_result "$VER" "$OUT"
