@@ -89,6 +89,12 @@ elif [ -n "${DISTRO_KERNELS:-}" ]; then
 	read -ra kernels <<<"$DISTRO_KERNELS"
 else
 	mapfile -t kernels < <(resolve_kernels)
+	# ABIs the archive has moved past (~400 MB each) go from the cache.
+	for d in "$CACHE"/distro/*/.fetched; do
+		[ -e "$d" ] || continue
+		d=$(dirname "$d")
+		[[ " ${kernels[*]} " == *" $(basename "$d") "* ]] || { log "distro: dropping old $(basename "$d") from the cache"; rm -rf "$d"; }
+	done
 fi
 
 # The guest programs of the viommu profile; the selftests are static arm64
@@ -165,6 +171,8 @@ boot_profile() {
 	rm -rf "$extra"
 }
 
+works=()
+trap 'rm -rf "${works[@]}"' EXIT
 echo "distro: ${#kernels[@]} Debian arm64 kernel(s): ${kernels[*]}; source $SRC"
 row kernel module built loaded tests
 for abi in "${kernels[@]}"; do
@@ -183,11 +191,11 @@ for abi in "${kernels[@]}"; do
 	dver=$(cat "$CACHE/distro/$abi/version")
 	kcfg=$hdr/.config
 	missing=$(for o in IOMMUFD ARM_SMMU_V3_IOMMUFD; do grep -qE "^CONFIG_$o=(y|m)$" "$kcfg" || echo -n "$o "; done)
-	[ -e "$root/lib/modules/$kver/modules.dep" ] || depmod -b "$root" "$kver"
 
 	# 2. dkms, private trees (as scripts/dkms-test.sh); the build log is kept.
-	w=$CACHE/distro/$abi/work
-	rm -rf "$w"
+	# (one work dir per run: other work trees may run make check meanwhile)
+	w=$(mktemp -d "$CACHE/distro/$abi/work.XXXXXX")
+	works+=("$w")
 	mkdir -p "$w"/{src,dkms,root/lib/modules/"$kver"}
 	rsync -a --exclude .git --exclude results --exclude selftests/out \
 		--exclude '*.o' --exclude '*.ko' --exclude '*.mod*' --exclude '.*.cmd' \

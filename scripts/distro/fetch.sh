@@ -20,6 +20,14 @@ if [ -e "$dir/.fetched" ]; then
 	echo "$root"
 	exit 0
 fi
+# Several work trees may run make check at once: one fetch per ABI.
+mkdir -p "$CACHE/distro"
+exec 9>"$CACHE/distro/.$abi.lock"
+flock 9
+if [ -e "$dir/.fetched" ]; then
+	echo "$root"
+	exit 0
+fi
 rm -rf "$dir"
 mkdir -p "$dir/debs"
 img=linux-image-$abi-arm64 hdr=linux-headers-$abi-arm64 com=linux-headers-$abi-common
@@ -54,5 +62,9 @@ find "$root/usr/src" "$root/usr/lib" -maxdepth 3 -type l 2>/dev/null | while rea
 	t=$(readlink "$l")
 	case $t in /usr/*) ln -sfn "$root$t" "$l" ;; esac
 done
+# Debian generates modules.dep at install time; the VM initramfs needs it.
+kver=$abi-arm64
+[ -d "$root/lib/modules/$kver" ] || die "$img has no lib/modules/$kver"
+depmod -b "$root" "$kver"
 touch "$dir/.fetched"
 echo "$root"
