@@ -102,7 +102,10 @@ timeout -s KILL "$vmto" "$QEMU" -nographic -no-reboot -nic none \
 qpid=$!
 
 # Narrate from the console while L1 runs.
-tail -n +1 -F --pid=$qpid "$RUN_DIR/console.log" 2>/dev/null | awk -v t0="$start" '
+# mawk reads its input in blocks unless told otherwise.
+aw=(awk)
+awk -W version 2>&1 | grep -q mawk && aw=(awk -W interactive)
+tail -n +1 -F --pid=$qpid "$RUN_DIR/console.log" 2>/dev/null | "${aw[@]}" '
 	function say(s) { printf "[%s] chain: %s\n", strftime("%H:%M:%S"), s; fflush() }
 	{ sub(/\r$/, "") }
 	/^### BOOTED/ && !l1 { l1 = 1; say("L1 at /init after " $5 " s (L1 clock)") }
