@@ -16,7 +16,9 @@
 # results as its own TAP, so scripts/parse-console.py counts L1 and L2 results
 # from L1's console. Prints a few lines per step and "chain: N passed, N failed,
 # N skipped"; exits non-zero on any failure. --check: the same, for make check
-# (per-test lines only for failures).
+# (per-test lines only for failures). --bench: instead of the tests, one L2 boot
+# per scripts/chain/bench-*.list run (dma_map_benchmark on the assigned edu
+# with each guest IOMMU driver); scripts/chain/bench.sh makes the table.
 #
 # Logs: results/chain/console.log (L1 console, L2's console inside it prefixed
 # "l2| "), results/chain/summary.txt. Environment: NO_BUILD=1 (reuse modules,
@@ -29,8 +31,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/profiles.sh"
 
-check=0
-[ "${1:-}" = --check ] && check=1
+check=0 runs=(l2)
+case ${1:-} in
+--check) check=1 ;;
+--bench) runs=(bench-in-tree bench-classic) ;;
+"") ;;
+*) die "usage: chain.sh [--check|--bench]" ;;
+esac
 
 say() { printf '[%(%H:%M:%S)T] chain: %s\n' -1 "$*"; }
 
@@ -49,26 +56,30 @@ base=$RESULTS/initramfs.cpio
 inner=$(bash "$TOP/scripts/chain/inner-qemu.sh")
 say "kernel $(cat "$kdir/include/config/kernel.release") for L1 and L2, inner QEMU $(cat "$inner/.version") (arm64, $(du -sh "$inner" | cut -f1))"
 
-# L2: the base initramfs plus its test list (programs missing from this
-# checkout are dropped with a note, never silently).
+# L2: the base initramfs plus a test list per run (scripts/chain/RUN.list;
+# programs missing from this checkout are dropped with a note, never silently).
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/l2" "$stage/l1/chain" "$stage/l1/selftests"
-grep -v '^#' "$TOP/scripts/chain/l2.list" | awk 'NF' | while read -r prog args; do
-	if [ -x "$TOP/selftests/out/$prog" ]; then
-		echo "$prog${args:+ $args}"
-	else
-		say "L2 test $prog not built in this checkout: left out" >&2
-	fi
-done >"$stage/l2/tests.list"
-(cd "$stage/l2" && echo tests.list | cpio -o -H newc --quiet) >"$RUN_DIR/l2-tests.cpio"
-cat "$base" "$RUN_DIR/l2-tests.cpio" >"$stage/l1/chain/l2.cpio"
+mkdir -p "$stage/l1/chain" "$stage/l1/selftests"
+for run in "${runs[@]}"; do
+	mkdir -p "$stage/$run"
+	grep -v '^#' "$TOP/scripts/chain/$run.list" | awk 'NF' | while read -r prog args; do
+		if [ -x "$TOP/selftests/out/$prog" ] || [ -f "$TOP/selftests/scripts/$prog" ]; then
+			echo "$prog${args:+ $args}"
+		else
+			say "L2 test $prog not built in this checkout: left out" >&2
+		fi
+	done >"$stage/$run/tests.list"
+	(cd "$stage/$run" && echo tests.list | cpio -o -H newc --quiet) >"$stage/tests.cpio"
+	cat "$base" "$stage/tests.cpio" >"$stage/l1/chain/$run.cpio"
+	cp "$stage/$run/tests.list" "$stage/l1/chain/$run.list"
+	cp "$stage/$run/tests.list" "$RUN_DIR/$run.list"
+done
 
 # L1: the base initramfs, the chain payload, L1's test list.
 cp -a "$inner"/. "$stage/l1/"
 rm -f "$stage/l1/.done" "$stage/l1/.version"
 cp "$image" "$stage/l1/chain/Image"
-cp "$stage/l2/tests.list" "$stage/l1/chain/l2.list"
 # kmemleak in L2 costs about a minute nested (two scans of L2's RAM two
 # levels down); the guest module's leaks are checked by the single-VM profiles.
 l2cmd="kmemleak=off"
@@ -76,16 +87,19 @@ l2cmd="kmemleak=off"
 [ -n "${CHAIN_MODE:-}" ] && l2cmd="$l2cmd chain.mode=$CHAIN_MODE"
 echo "$l2cmd" >"$stage/l1/chain/l2.cmdline"
 [ "${CHAIN_ACCEL:-kvm}" = tcg ] && touch "$stage/l1/chain/force-tcg"
-for step in setup l2 after; do
+steps=(setup)
+for run in "${runs[@]}"; do
+	[ "$run" = l2 ] && steps+=(l2) || steps+=("l2_$run")
+done
+steps+=(after)
+for step in "${steps[@]}"; do
 	cp "$TOP/selftests/chain_l1.sh" "$stage/l1/selftests/chain_l1_$step"
 	chmod +x "$stage/l1/selftests/chain_l1_$step"
 	echo "chain_l1_$step"
 done >"$stage/l1/tests.list"
 cp "$stage/l1/tests.list" "$RUN_DIR/tests.list"
-cp "$stage/l2/tests.list" "$RUN_DIR/l2.list"
-(cd "$stage/l1" && find . -print0 | cpio --null -o -H newc --quiet) >"$RUN_DIR/payload.cpio"
-cat "$base" "$RUN_DIR/payload.cpio" >"$RUN_DIR/initramfs.cpio"
-rm -f "$RUN_DIR/payload.cpio" "$RUN_DIR/l2-tests.cpio"
+(cd "$stage/l1" && find . -print0 | cpio --null -o -H newc --quiet) >"$stage/payload.cpio"
+cat "$base" "$stage/payload.cpio" >"$RUN_DIR/initramfs.cpio"
 rm -rf "$stage"
 trap - EXIT
 
@@ -112,12 +126,13 @@ tail -n +1 -F --pid=$qpid "$RUN_DIR/console.log" 2>/dev/null | "${aw[@]}" '
 	/^ok [0-9]+ l1: modprobe vfio_nest/ && !hm { hm = 1; say("L1: host module vfio_nest loaded, /dev/vfio-nest") }
 	/^not ok [0-9]+ l1: / && !seen[$0]++ { say("L1: FAILED: " $0) }
 	/^# cdev / && !cd { cd = 1; say("L1: edu bound to vfio-pci, " $3) }
-	/^# L2: / && !l2 { l2 = 1; sub(/^# /, ""); say("starting " $0) }
-	/^l2\| ### BOOTED/ && !b2 { b2 = 1; say("L2 at /init after " $6 " s (L2 clock)") }
+	/^# L2: / && !l2[$0]++ { sub(/^# /, ""); say("starting " $0) }
+	/^l2\| ### BOOTED/ { say("L2 at /init after " $6 " s (L2 clock)") }
 	/^l2\| ### RUN/ { say("L2 runs " $4 " " $5 " " $6) }
 	/^l2\| # .*mode / && !md { md = 1; x = $0; sub(/.*edu/, "edu", x); say("L2: " x) }
 	/^l2\| # .*roundtrip:ok=/ && !rt { rt = 1; x = $0; sub(/.*roundtrip:/, "", x); say("L2 DMA: " x) }
-	/^# L2 (kvm|tcg): / && !e2 { e2 = 1; sub(/^# /, ""); say($0) }
+	/^# L2 (kvm|tcg): / && !e2[$0]++ { sub(/^# /, ""); say($0) }
+	/^bench: / && !bn[$0]++ { say("L2 " $0) }
 	/^ok [0-9]+ l1: edu reusable/ && !ru { ru = 1; say("L1: edu back on an L1 driver, DMA ok") }
 	/^### DONE/ && !dn { dn = 1; say("L1 done after " $4 " s (L1 clock)") }
 ' || true
@@ -137,7 +152,8 @@ read -r _ p f s <<<"$(echo "$out" | tail -1)"
 echo "$p $f $s" >"$RUN_DIR/counts"
 echo "$secs" >"$RUN_DIR/seconds"
 # Timings for docs/chain.md and the report.
-l2line=$(grep -m1 -o 'L2 \(kvm\|tcg\): [0-9.]* s from inner QEMU start to exit.*' "$RUN_DIR/console.log" || echo "L2: did not run")
+l2line=$(grep -o 'L2 \(kvm\|tcg\): [0-9.]* s from inner QEMU start to exit.*' "$RUN_DIR/console.log" | sort -u | head -3 | paste -sd ';' || true)
+[ -n "$l2line" ] || l2line="L2: did not run"
 echo "L1 wall $secs s; $l2line" >"$RUN_DIR/times.txt"
 say "$l2line"
 say "logs: $RUN_DIR/console.log (L2 lines prefixed 'l2| '), $RUN_DIR/summary.txt"

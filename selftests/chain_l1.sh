@@ -5,7 +5,7 @@
 # programs chain_l1_{setup,l2,after} of L1's /tests.list; prints TAP for scripts/parse-console.py.
 #
 #   chain_l1_setup   KVM present, vfio_nest loaded, edu bound to vfio-pci
-#   chain_l1_l2      start L2 with the inner QEMU (KVM, else TCG) and edu
+#   chain_l1_l2[_RUN] start L2 with the inner QEMU (KVM, else TCG) and edu
 #                    assigned through vfio-pci + iommufd; re-emit L2's results
 #                    as this program's TAP ("l2: PROGRAM: TEST"), plus L2's
 #                    own kernel-log, kmemleak and completion checks
@@ -13,10 +13,11 @@
 #                    an L1 driver, vfio_nest unloads
 #
 # Payload (scripts/chain.sh): /usr/bin/qemu-system-aarch64 + libraries, /chain/Image,
-# /chain/l2.cpio (L2 initramfs with its tests.list), /chain/l2.list,
-# /chain/l2.cmdline (extra L2 kernel parameters). The L2 console is written to
-# /tmp/chain/l2.log and streamed live to /dev/console prefixed with "l2| "
-# (never parsed as L1 sections).
+# per L2 run RUN (default "l2"; benchmarks add others) /chain/RUN.cpio (L2
+# initramfs with its tests.list) and /chain/RUN.list, /chain/l2.cmdline (extra
+# L2 kernel parameters). The L2 console is written to /tmp/chain/RUN.log and
+# streamed live to /dev/console prefixed with "l2| " (never parsed as L1
+# sections); "bench: ..." lines of L2's programs are passed through.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 C=/chain
 W=/tmp/chain
@@ -80,7 +81,7 @@ setup() {
 
 # Turn L2's console (vm-init.sh sections) into TAP lines of this program.
 l2_results() {
-	awk -v n="$n" -v expected="$(cut -d' ' -f1 $C/l2.list | tr '\n' ' ')" '
+	awk -v n="$n" -v expected="$(cut -d' ' -f1 $C/$1.list | tr '\n' ' ')" '
 	function tap(ok, name) {
 		n++
 		if (ok) print "ok " n " " name
@@ -111,6 +112,7 @@ l2_results() {
 		next
 	}
 	cur != "" && /^#/ { print "#   " cur ": " substr($0, 2) }
+	cur != "" && /^bench: / { print }
 	END {
 		split(expected, ex, " ")
 		for (i in ex) {
@@ -127,10 +129,13 @@ l2_results() {
 		if (got["kmemleak"]) tap(!leak, "l2: kmemleak clean")
 		tap(done, "l2: reached the end of its test list")
 		print "# l2_fails " fails + 0
-	}' $W/l2.log
+	}' $W/$1.log
 }
 
+# l2 RUN: boot L2 with $C/RUN.cpio, whose test list is $C/RUN.list.
 l2() {
+	run=$1
+	L=$W/$run
 	bdf=$(cat $W/bdf 2>/dev/null || edu_bdf)
 	echo "TAP version 13"
 	if [ -c /dev/kvm ] && [ ! -e $C/force-tcg ]; then
@@ -143,49 +148,49 @@ l2() {
 	l2to=$(sed -n 's/.*chain.l2_timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 	: "${l2to:=240}"
 	cmdline="console=ttyAMA0 quiet panic=-1 oops=panic deferred_probe_timeout=30 nest.timeout=$((l2to - 20)) $(cat $C/l2.cmdline 2>/dev/null)"
-	echo "# L2: $mode, edu $bdf assigned, $(wc -l < $C/l2.list) program(s), timeout ${l2to}s"
+	echo "# L2: $mode, edu $bdf assigned, $(wc -l < $C/$run.list) program(s) ($run), timeout ${l2to}s"
 	echo "# L2 cmdline: $cmdline"
 	t0=$(uptime_s)
-	: > $W/l2.log
+	: > $L.log
 	# L2's console goes straight to a file: a pipe read by a shell loop in
 	# L1 throttled it. A follower streams it live to L1's console.
-	sh -c "echo \$\$ > $W/tail.pid; exec tail -n +1 -f $W/l2.log" | while IFS= read -r line; do
+	sh -c "echo \$\$ > $L.tail.pid; exec tail -n +1 -f $L.log" | while IFS= read -r line; do
 		echo "l2| $line" > /dev/console
 		case $line in
 		"### "*)
-			echo "$(uptime_s) ${line%% uptime*}" >> $W/l2.marks
+			echo "$(uptime_s) ${line%% uptime*}" >> $L.marks
 			case $line in
-			"### BEGIN"*) [ -e $W/l2.dump ] || uptime_s > $W/l2.dump ;;
-			"### DONE"*) uptime_s > $W/l2.done ;;
+			"### BEGIN"*) [ -e $L.dump ] || uptime_s > $L.dump ;;
+			"### DONE"*) uptime_s > $L.done ;;
 			esac ;;
 		esac
 	done &
 	# shellcheck disable=SC2086
 	timeout -s KILL "$l2to" qemu-system-aarch64 $accel -M virt,gic-version=3 -smp 1 -m 256M \
-		-display none -monitor none -serial file:$W/l2.log -no-reboot -nic none \
+		-display none -monitor none -serial file:$L.log -no-reboot -nic none \
 		-object iommufd,id=i0 -device virtio-iommu-pci \
 		-device vfio-pci,host="$bdf",iommufd=i0 \
-		-kernel $C/Image -initrd $C/l2.cpio -append "$cmdline" \
-		</dev/null > $W/qemu.out 2>&1
+		-kernel $C/Image -initrd $C/$run.cpio -append "$cmdline" \
+		</dev/null > $L.qemu.out 2>&1
 	t1=$(uptime_s)
 	sleep 1
-	kill "$(cat $W/tail.pid)" 2>/dev/null
+	kill "$(cat $L.tail.pid)" 2>/dev/null
 	wait
-	echo "$mode $t0 $t1" > $W/l2.time
+	echo "$t0 $t1" > $L.time
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-	booted=$(sed -n 's/^### BOOTED .* uptime \([0-9.]*\).*/\1/p' $W/l2.log | head -1)
-	grep -q '^### DONE' $W/l2.log
+	booted=$(sed -n 's/^### BOOTED .* uptime \([0-9.]*\).*/\1/p' $L.log | head -1)
+	grep -q '^### DONE' $L.log
 	tap $? "l2: inner QEMU ($mode) ran L2 to poweroff" \
 		"L2 $mode: ${secs} s from inner QEMU start to exit, L2 kernel at /init after ${booted:-?} s (L2 clock)"
 	# When L2's milestones reached L1 (L1 clock, from the inner QEMU start)
 	awk -v t0="$t0" '{ printf "# L2 at +%.1f s: %s\n", $1 - t0, substr($0, index($0, $2)) }' \
-		$W/l2.marks 2>/dev/null
-	head -5 $W/qemu.out | sed 's/^/# inner qemu: /'
-	l2_results > $W/l2.tap
-	grep -v '^# l2_fails' $W/l2.tap
-	n=$(grep -cE '^(not )?ok ' $W/l2.tap)
+		$L.marks 2>/dev/null
+	head -5 $L.qemu.out | sed 's/^/# inner qemu: /'
+	l2_results "$run" > $L.tap
+	grep -v '^# l2_fails' $L.tap
+	n=$(grep -cE '^(not )?ok ' $L.tap)
 	n=$((n + 1))
-	f=$(sed -n 's/^# l2_fails //p' $W/l2.tap)
+	f=$(sed -n 's/^# l2_fails //p' $L.tap)
 	fails=$((fails + ${f:-1}))
 	echo "1..$n"
 	[ $fails = 0 ]
@@ -199,13 +204,22 @@ after() {
 	# use-after-unmap check); none once they are over (L2 dumping its results
 	# with the DMA loop of chain_l2_shutdown_test running, L2's poweroff, the
 	# inner QEMU's teardown), and no storm.
-	done_t=$(cat $W/l2.dump 2>/dev/null || echo 0)
 	dmesg | grep 'arm-smmu-v3.*event 0x' > $W/events || true
 	ev=$(wc -l < $W/events)
-	late=$(awk -v t="$done_t" '{ s = $0; sub(/^\[ */, "", s); sub(/\].*/, "", s) }
-		s + 0 >= t + 0 { n++ } END { print n + 0 }' $W/events)
+	# Allowed windows: from each inner QEMU's start to its L2's first dump.
+	win=""
+	for t in $W/*.time; do
+		r=${t%.time}
+		read -r start end < "$t"
+		win="$win $start $(cat "$r.dump" 2>/dev/null || echo "$end")"
+	done
+	late=$(awk -v win="$win" 'BEGIN { nw = split(win, w, " ") }
+		{ s = $0; sub(/^\[ */, "", s); sub(/\].*/, "", s); ok = 0
+		  for (i = 1; i < nw; i += 2) if (s + 0 >= w[i] + 0 && s + 0 <= w[i + 1] + 0) ok = 1
+		  if (!ok) n++ }
+		END { print n + 0 }' $W/events)
 	tap $([ "$late" = 0 ] && echo 0 || echo 1) "l1: no SMMU event from L2's last DMA to its poweroff and after" \
-		"$ev SMMU event(s) in L1 while L2's tests ran, $late after they ended (${done_t} s)"
+		"$ev SMMU event(s) in L1, $late outside L2's test phases"
 	tap $([ "$ev" -lt 500 ] && echo 0 || echo 1) "l1: no SMMU fault storm (< 500 events)"
 	# The device goes back from vfio-pci to a host driver and does DMA
 	echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/remove_id
@@ -224,14 +238,16 @@ after() {
 	[ $fails = 0 ]
 }
 
-# Installed three times as chain_l1_setup, chain_l1_l2, chain_l1_after (one
-# output section each in L1's console); "chain_l1 STEP" works too.
+# Installed as chain_l1_setup, chain_l1_l2[_RUN], chain_l1_after (one output
+# section each in L1's console); "chain_l1 STEP" works too.
 step=${0##*/}
 step=${step#chain_l1}
 step=${step#_}
-case ${step:-${1:-}} in
+[ -n "$step" ] || step=${1:-}
+case $step in
 setup) setup ;;
-l2) l2 ;;
+l2) l2 l2 ;;
+l2_*) l2 "${step#l2_}" ;;
 after) after ;;
-*) echo "usage: chain_l1 setup|l2|after" >&2; exit 2 ;;
+*) echo "usage: chain_l1 setup|l2|l2_RUN|after" >&2; exit 2 ;;
 esac
