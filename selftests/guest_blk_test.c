@@ -56,13 +56,18 @@ FIXTURE(blk) {
 FIXTURE_SETUP(blk)
 {
 	char name[32], dev[64];
+	int i;
 
 	ASSERT_EQ(0, run_cmd("modprobe virtio_iommu_pgt"));
 	ASSERT_EQ(0, find_vd(name, sizeof(name)));
 	snprintf(dev, sizeof(dev), "/dev/%s", name);
-	if (!path_exists(dev))
-		run_cmd("mdev -s 2>/dev/null");
-	self->fd = open(dev, O_RDWR | O_DIRECT);
+	/* The disk appears in sysfs a little before it can be opened */
+	for (i = 0; i < 200; i++) {
+		self->fd = open(dev, O_RDWR | O_DIRECT);
+		if (self->fd >= 0 || (errno != ENXIO && errno != ENOENT))
+			break;
+		usleep(50000);
+	}
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", dev, strerror(errno));
 	ASSERT_EQ(0, posix_memalign((void **)&self->buf, BLK, CHUNK));
 	ASSERT_EQ(0, posix_memalign((void **)&self->ref, BLK, CHUNK));
