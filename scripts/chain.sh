@@ -62,15 +62,20 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/l1/chain" "$stage/l1/selftests"
 for run in "${runs[@]}"; do
-	mkdir -p "$stage/$run"
+	# The chain's shell tests (selftests/chain_*.sh) go to /selftests without .sh.
+	mkdir -p "$stage/$run/selftests"
+	for f in "$TOP"/selftests/chain_*.sh; do
+		cp "$f" "$stage/$run/selftests/$(basename "$f" .sh)"
+	done
 	grep -v '^#' "$TOP/scripts/chain/$run.list" | awk 'NF' | while read -r prog args; do
-		if [ -x "$TOP/selftests/out/$prog" ] || [ -f "$TOP/selftests/scripts/$prog" ]; then
+		if [ -x "$TOP/selftests/out/$prog" ] || [ -f "$TOP/selftests/scripts/$prog" ] ||
+		   [ -f "$stage/$run/selftests/$prog" ]; then
 			echo "$prog${args:+ $args}"
 		else
 			say "L2 test $prog not built in this checkout: left out" >&2
 		fi
 	done >"$stage/$run/tests.list"
-	(cd "$stage/$run" && echo tests.list | cpio -o -H newc --quiet) >"$stage/tests.cpio"
+	(cd "$stage/$run" && find . -print0 | cpio --null -o -H newc --quiet) >"$stage/tests.cpio"
 	cat "$base" "$stage/tests.cpio" >"$stage/l1/chain/$run.cpio"
 	cp "$stage/$run/tests.list" "$stage/l1/chain/$run.list"
 	cp "$stage/$run/tests.list" "$RUN_DIR/$run.list"
@@ -85,6 +90,7 @@ cp "$image" "$stage/l1/chain/Image"
 l2cmd="kmemleak=off"
 [ "${CHAIN_L2_KMEMLEAK:-0}" = 1 ] && l2cmd=""
 [ -n "${CHAIN_MODE:-}" ] && l2cmd="$l2cmd chain.mode=$CHAIN_MODE"
+[ -n "${BENCH_SECONDS:-}" ] && l2cmd="$l2cmd chain.bench_seconds=$BENCH_SECONDS"
 echo "$l2cmd" >"$stage/l1/chain/l2.cmdline"
 [ "${CHAIN_ACCEL:-kvm}" = tcg ] && touch "$stage/l1/chain/force-tcg"
 steps=(setup)

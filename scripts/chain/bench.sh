@@ -6,7 +6,7 @@
 # one L2 boot per scripts/chain/bench-*.list run (`chain.sh --bench`), base
 # (non-debug) kernel, dma_map_benchmark 1 thread. Prints the table and writes
 # results/bench-chain-dma-map.txt. Measures; never asserts on timing.
-# Environment: BENCH_SECONDS is not passed down (bench-dma-vm.sh's default).
+# Environment: BENCH_SECONDS (per point, default 4; L2 reads chain.bench_seconds).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -27,25 +27,28 @@ python3 - "$out/bench.raw" "${kind:-?}" <<'PY' | tee "$RESULTS/bench-chain-dma-m
 import sys
 rows = {}
 for ln in open(sys.argv[1]):
-    _, label, typ, g, m, u = ln.split()
-    rows[(label, typ, int(g))] = (float(m), float(u))
+    f = ln.split()
+    _, label, typ, g, m, u = f[:6]
+    rows[(label, typ, int(g))] = (float(m), float(u), f[6] if len(f) > 6 else "-")
 name = {"identity": "identity", "DMA": "strict", "DMA-FQ": "lazy"}
 order = ["classic", "in-tree", "table"]
 print(f"DMA map/unmap latency in L2, µs (nested chain: L2 under {sys.argv[2]} in L1 "
       "under TCG; edu assigned through vfio-pci + iommufd; dma_map_benchmark, 1 thread, "
       "base kernel)")
-print(f"{'path':<26}{'mode':<9}{'gran':>5}{'map':>10}{'unmap':>10}{'sum':>10}{'x in-tree':>10}")
+print(f"{'path':<26}{'mode':<9}{'gran':>5}{'map':>10}{'unmap':>10}{'sum':>10}{'x in-tree':>10}{'req/1k':>8}")
 def key(kv):
     (label, typ, g) = kv[0]
     return (g, ["identity", "DMA", "DMA-FQ"].index(typ) if typ in name else 9,
             order.index(label) if label in order else 9)
-for (label, typ, g), (m, u) in sorted(rows.items(), key=key):
+for (label, typ, g), (m, u, req) in sorted(rows.items(), key=key):
     ref = rows.get(("in-tree", typ, g))
-    ratio = f"{(m + u) / sum(ref):.2f}" if ref and typ != "identity" else "-"
+    ratio = f"{(m + u) / (ref[0] + ref[1]):.2f}" if ref and typ != "identity" else "-"
     path = "dma-direct (bypass)" if typ == "identity" else \
         {"in-tree": "in-tree virtio_iommu", "classic": "virtio_iommu_pgt classic",
          "table": "virtio_iommu_pgt table"}.get(label, label)
-    print(f"{path:<26}{name.get(typ, typ):<9}{g:>5}{m:>10.1f}{u:>10.1f}{m + u:>10.1f}{ratio:>10}")
+    print(f"{path:<26}{name.get(typ, typ):<9}{g:>5}{m:>10.1f}{u:>10.1f}{m + u:>10.1f}{ratio:>10}{req:>8}")
+print("req/1k: the guest module's virtio requests per 1000 map+unmap pairs (estimated"
+      " from the run time; - for the in-tree driver)")
 if not rows:
     print("(no results: see " + sys.argv[1].rsplit("/", 1)[0] + "/chain/console.log)")
 PY

@@ -47,7 +47,7 @@ if [ -n "${INNER_QEMU_BIN:-}" ]; then
 	[ -f "$INNER_QEMU_BIN" ] || die "inner-qemu: INNER_QEMU_BIN=$INNER_QEMU_BIN missing"
 	bin_hash=$(sha256sum "$INNER_QEMU_BIN" | cut -c1-12)
 fi
-hash=$( { echo "$closure"; echo "$bin_hash"; sha256sum "$0"; } | sha256sum | cut -c1-12)
+hash=$( { echo "$closure"; echo "$bin_hash"; sha256sum <"$0"; } | sha256sum | cut -c1-12)
 out=$CH/inner-qemu-${ver//[:~+]/_}-$hash
 if [ -e "$out/.done" ]; then
 	echo "$out"
