@@ -35,6 +35,7 @@
 /* Scratch for ioctl arguments and command batches (fits VN_CMD_CHUNK). */
 #define VN_SCRATCH_LEN		(SZ_16K + PAGE_SIZE)
 #define VN_CMD_CHUNK		(SZ_16K / sizeof(struct vn_cmd))
+static_assert(VN_CMD_CHUNK >= VN_INV_CHUNK);
 #define VN_VEVENTQ_DEPTH	64
 
 struct vn_raw_event {

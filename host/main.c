@@ -477,14 +477,61 @@ static long vn_detach_table(struct vn_ctx *ctx, void *arg)
 	return 0;
 }
 
+/*
+ * vn_submit_chunk - issue the commands of entries [@first, @end) held in
+ * ctx->cmds; *@handled becomes the number of entries fully issued.
+ */
+static int vn_submit_chunk(struct vn_ctx *ctx, struct vn_dev *dev, u32 first,
+			   u32 end, u32 nr, u32 *handled)
+{
+	u32 done = nr, k;
+	int ret;
+
+	ret = nr ? vn_glue_invalidate(dev, ctx->cmds, &done) : 0;
+	if (!ret) {
+		*handled = end;
+		return 0;
+	}
+	for (k = 0; first + k < end && ctx->cmd_entry_end[k] <= done; k++)
+		;
+	*handled = first + k;
+	return ret;
+}
+
+/*
+ * vn_fetch_entry - entry @i of @inv. Entries of the size this module knows
+ * are copied VN_INV_FETCH at a time (one user access per block, not per
+ * entry); longer ones one by one, with their tail checked for zeroes.
+ */
+static const struct vfio_nest_inv_entry *
+vn_fetch_entry(struct vn_ctx *ctx, const struct vfio_nest_invalidate *inv,
+	       void __user *uptr, u32 i, int *err)
+{
+	u32 n;
+
+	*err = 0;
+	if (inv->entry_len != sizeof(*ctx->entries)) {
+		*err = copy_struct_from_user(ctx->entries,
+					     sizeof(*ctx->entries),
+					     uptr + (u64)i * inv->entry_len,
+					     inv->entry_len);
+		return ctx->entries;
+	}
+	if (i % VN_INV_FETCH == 0) {
+		n = min_t(u32, inv->entry_num - i, VN_INV_FETCH);
+		if (copy_from_user(ctx->entries, uptr + (u64)i * inv->entry_len,
+				   n * sizeof(*ctx->entries)))
+			*err = -EFAULT;
+	}
+	return &ctx->entries[i % VN_INV_FETCH];
+}
+
 static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 {
 	struct vfio_nest_invalidate *inv = arg;
 	void __user *uptr = u64_to_user_ptr(inv->entries_uptr);
-	struct vfio_nest_inv_entry entry;
-	struct vn_cmd *cmds = NULL;
-	u32 *entry_end = NULL;
-	u32 i, nr = 0, done;
+	const struct vfio_nest_inv_entry *entry;
+	u32 i, first = 0, nr = 0, handled = 0;
 	struct vn_dev *dev;
 	u32 field = 0;
 	int n, ret = 0, err = 0;
@@ -496,7 +543,7 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	} else if (inv->__reserved || inv->__reserved2) {
 		field = VFIO_NEST_FIELD_RESERVED;
 		err = -EINVAL;
-	} else if (inv->entry_len < sizeof(entry) ||
+	} else if (inv->entry_len < sizeof(*entry) ||
 		   inv->entry_len > PAGE_SIZE) {
 		field = VFIO_NEST_FIELD_ENTRY_LEN;
 		err = -EINVAL;
@@ -520,54 +567,59 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	}
 	if (!inv->entry_num)
 		return 0;
-
-	cmds = kvcalloc(inv->entry_num, VN_MAX_CMDS_PER_ENTRY * sizeof(*cmds),
-			GFP_KERNEL);
-	entry_end = kvcalloc(inv->entry_num, sizeof(*entry_end), GFP_KERNEL);
-	if (!cmds || !entry_end) {
-		ret = -ENOMEM;
-		inv->entry_num = 0;
-		goto out_free;
+	if (!ctx->cmds) {
+		ctx->entries = kmalloc_array(VN_INV_FETCH, sizeof(*ctx->entries),
+					     GFP_KERNEL);
+		ctx->cmds = kmalloc_array(VN_INV_CHUNK, sizeof(*ctx->cmds),
+					  GFP_KERNEL);
+		ctx->cmd_entry_end = kmalloc_array(VN_INV_CHUNK,
+						   sizeof(*ctx->cmd_entry_end),
+						   GFP_KERNEL);
+		if (!ctx->entries || !ctx->cmds || !ctx->cmd_entry_end) {
+			inv->entry_num = 0;
+			return -ENOMEM;
+		}
 	}
 
+	/*
+	 * Entries become commands in ctx->cmds, issued whenever it could not
+	 * take one more entry, and at the end; entries before a malformed one
+	 * are still issued, as IOMMU_HWPT_INVALIDATE does.
+	 */
 	for (i = 0; i < inv->entry_num; i++) {
-		err = copy_struct_from_user(&entry, sizeof(entry),
-					    uptr + (u64)i * inv->entry_len,
-					    inv->entry_len);
+		if (nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY) {
+			ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
+			if (ret)
+				goto out;
+			first = i;
+			nr = 0;
+		}
+		entry = vn_fetch_entry(ctx, inv, uptr, i, &err);
 		if (err) {
 			field = err == -E2BIG ? VFIO_NEST_FIELD_ENTRY_LEN :
 						VFIO_NEST_FIELD_NONE;
 			break;
 		}
 		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
-					 &entry, cmds + nr, &field);
+					 entry, ctx->cmds + nr, &field);
 		if (n < 0) {
 			err = n;
 			break;
 		}
 		nr += n;
-		entry_end[i] = nr;
+		ctx->cmd_entry_end[i - first] = nr;
 	}
-
-	/* Entries before a malformed one are still issued, as iommufd does. */
-	done = nr;
-	ret = nr ? vn_glue_invalidate(dev, cmds, &done) : 0;
-	if (ret) {
-		for (i = 0; i < inv->entry_num && entry_end[i] &&
-		     entry_end[i] <= done; i++)
-			;
-		field = VFIO_NEST_FIELD_NONE;
-	} else if (err) {
+	ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
+	if (!ret)
 		ret = err;
-	}
-	inv->entry_num = i;
+	else
+		field = VFIO_NEST_FIELD_NONE;
+out:
+	inv->entry_num = handled;
 	if (ret) {
 		inv->out_bad_field = field;
 		vn_refuse("invalidate", field, ret);
 	}
-out_free:
-	kvfree(entry_end);
-	kvfree(cmds);
 	return ret;
 }
 
@@ -659,6 +711,9 @@ static int vn_release(struct inode *inode, struct file *file)
 		vn_dev_free(dev);
 	}
 	vn_glue_scratch_free(ctx);
+	kfree(ctx->entries);
+	kfree(ctx->cmds);
+	kfree(ctx->cmd_entry_end);
 	mutex_unlock(&ctx->lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);

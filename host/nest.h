@@ -24,6 +24,10 @@ struct poll_table_struct;
 #define VN_CD_BYTES		64
 /* Raw IOMMU commands one generic entry may expand to, at most. */
 #define VN_MAX_CMDS_PER_ENTRY	24
+/* Commands converted and issued per IOMMU_HWPT_INVALIDATE call. */
+#define VN_INV_CHUNK		1024
+/* Invalidation entries copied from userspace at a time. */
+#define VN_INV_FETCH		64
 
 /**
  * struct vn_hw - what the IOMMU behind a device offers
@@ -93,6 +97,9 @@ extern const struct vn_fmt_ops vn_fmt_arm_lpae;
  * @scratch_mm: the mm @scratch_uva lives in (mmgrab'ed), or NULL
  * @scratch_uva: user buffer for the iommufd/VFIO ioctl arguments
  * @scratch_len: its length
+ * @entries: VN_INV_FETCH invalidation entries copied in by INVALIDATE
+ * @cmds: VN_INV_CHUNK commands being built by INVALIDATE
+ * @cmd_entry_end: for each entry of the chunk, the end of its commands
  */
 struct vn_ctx {
 	struct mutex lock;	/* see above */
@@ -101,6 +108,9 @@ struct vn_ctx {
 	struct mm_struct *scratch_mm;
 	unsigned long scratch_uva;
 	size_t scratch_len;
+	struct vfio_nest_inv_entry *entries;
+	struct vn_cmd *cmds;
+	u32 *cmd_entry_end;
 };
 
 /**

@@ -16,8 +16,12 @@
 #include "kselftest_harness.h"
 #include "host_test.h"
 
-#define ITERS		200
+#define ITERS		100
+#define ROUNDS		5
 #define CMD_TLBI_NH_VA	0x12ull
+#define CMD_TLBI1_LEAF	(1ull << 0)
+#define CMD_TLBI1_TTL_L3	(3ull << 8)
+#define CMD_TLBI1_TG_4K	(1ull << 10)
 
 static double now_us(void)
 {
@@ -74,15 +78,39 @@ static double raw_batch_us(struct __test_metadata *_metadata, int iommufd,
 	unsigned int i;
 	int it;
 
+	/*
+	 * Exactly what the module sends for a one-page leaf entry with RIL:
+	 * range form, NUM = SCALE = 0, TG = 4K, TTL = 3, LEAF.
+	 */
 	for (i = 0; i < n; i++) {
 		cmds[i].cmd[0] = CMD_TLBI_NH_VA | ((__u64)ASID << 48);
-		cmds[i].cmd[1] = (VA_DST + ((__u64)i << 12)) | 1;	/* leaf */
+		cmds[i].cmd[1] = (VA_DST + ((__u64)i << 12)) | CMD_TLBI1_TG_4K |
+				 CMD_TLBI1_TTL_L3 | CMD_TLBI1_LEAF;
 	}
 	t0 = now_us();
 	for (it = 0; it < ITERS; it++) {
 		inv.entry_num = n;
 		if (ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &inv) ||
 		    inv.entry_num != n)
+			return -1;
+	}
+	return (now_us() - t0) / ITERS;
+}
+
+/* The cost of reaching the module at all, and of a no-op INVALIDATE. */
+static double nest_empty_us(struct vmm *v, bool invalidate_call)
+{
+	struct vfio_nest_version ver = { .size = sizeof(ver) };
+	struct vfio_nest_inv_entry e = {};
+	double t0;
+	uint32_t num;
+	int it;
+
+	t0 = now_us();
+	for (it = 0; it < ITERS; it++) {
+		num = 0;
+		if (invalidate_call ? invalidate(v, &e, &num) :
+		    ioctl(v->fd, VFIO_NEST_GET_VERSION, &ver))
 			return -1;
 	}
 	return (now_us() - t0) / ITERS;
@@ -117,8 +145,8 @@ TEST_F(bench, invalidate_and_attach)
 {
 	static const unsigned int sizes[] = { 1, 16, 256 };
 	struct vmm *v = &self->v;
-	double t0, first, again, raw, ours;
-	unsigned int i;
+	double t0, t, first, again, raw, ours;
+	unsigned int i, round;
 	int it;
 
 	t0 = now_us();
@@ -137,16 +165,24 @@ TEST_F(bench, invalidate_and_attach)
 	ksft_print_msg("bench: %-28s %10s %10s %7s\n", "INVALIDATE batch",
 		       "vfio-nest", "raw", "ratio");
 	for (i = 0; i < 3; i++) {
-		ours = nest_batch_us(v, sizes[i]);
-		raw = raw_batch_us(_metadata, v->edu.iommufd,
-				   self->raw_viommu, sizes[i]);
-		ASSERT_LT(0, ours);
-		ASSERT_LT(0, raw);
+		/* Best of interleaved rounds: TCG timing is noisy. */
+		ours = raw = 1e12;
+		for (round = 0; round < ROUNDS; round++) {
+			t = nest_batch_us(v, sizes[i]);
+			ASSERT_LT(0, t);
+			ours = t < ours ? t : ours;
+			t = raw_batch_us(_metadata, v->edu.iommufd,
+					 self->raw_viommu, sizes[i]);
+			ASSERT_LT(0, t);
+			raw = t < raw ? t : raw;
+		}
 		ksft_print_msg("bench: %4u x VA 4K leaf entries      %8.1fus %8.1fus %6.2fx\n",
 			       sizes[i], ours, raw, ours / raw);
 	}
 	ksft_print_msg("bench: ATTACH_TABLE first %.1fus, re-attach %.1fus\n",
 		       first, again);
+	ksft_print_msg("bench: GET_VERSION %.1fus, INVALIDATE of 0 entries %.1fus\n",
+		       nest_empty_us(v, false), nest_empty_us(v, true));
 
 	/* And it still translates. */
 	ASSERT_EQ(0, load_device(v, 0xc1));
