@@ -26,11 +26,11 @@ for type in "$@"; do
 		continue
 	fi
 	echo "$edu" > /sys/bus/pci/drivers_probe
-	if [ "$(readlink "$dev/driver" | xargs basename)" != map_benchmark ]; then
-		echo "not ok $n $label $type: edu not bound to map_benchmark"
+	if [ "$(readlink "$dev/driver" | xargs basename)" != dma_map_benchmark ]; then
+		echo "not ok $n $label $type: edu not bound to dma_map_benchmark"
 		continue
 	fi
-	echo "ok $n $label $type: edu bound to map_benchmark"
+	echo "ok $n $label $type: edu bound to dma_map_benchmark"
 	for g in 1 16; do
 		n=$((n + 1))
 		out=$(./dma_map_benchmark -t 1 -s "$secs" -g "$g" -x 28 -d 0 2>&1)
