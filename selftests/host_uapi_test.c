@@ -118,6 +118,33 @@ TEST_F(vfio_nest, struct_lengths)
 		    sizeof(struct vfio_nest_invalidate));
 }
 
+/*
+ * On an SMMU that cannot nest (stock QEMU: no IDR3.FWB) GET_INFO says so and
+ * ATTACH_TABLE is refused up front, leaving nothing behind.
+ */
+TEST(no_nesting_refused)
+{
+	struct vmm v;
+	struct vfio_nest_attach_table at;
+	int ret = vmm_setup(&v);
+
+	if (ret != -EOPNOTSUPP) {
+		vmm_teardown(&v);
+		if (ret == 0)
+			SKIP(return, "this SMMU can nest");
+		SKIP(return, "%s", skip_reason(ret) ?: strerror(-ret));
+	}
+	ASSERT_EQ(0, v.info.out_caps & VFIO_NEST_CAP_NESTING);
+	ASSERT_EQ(1u << VFIO_NEST_FORMAT_ARM_LPAE_S1, v.info.out_formats);
+	v.g.root = GUEST_IPA;
+	at = attach_args(&v, ASID);
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(v.fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_ERRNO(ENOENT, detach_table(&v, 0));
+	/* The device is still the VMM's to use. */
+	ASSERT_EQ(0, vfio_edu_attach(&v.edu, v.edu.ioas_id));
+	vmm_teardown(&v);
+}
+
 TEST(open_many)
 {
 	int fds[16];
