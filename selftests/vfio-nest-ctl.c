@@ -26,6 +26,10 @@
 #include "arm_lpae_cfg.h"
 #include "vfio_nest.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define GUEST_IPA	0x04000000ull
 #define GUEST_SIZE	(1ull << 20)
 #define HOST_IPA	0x03000000ull
@@ -52,6 +56,21 @@ struct ctl {
 	uint32_t inv_flags;
 	bool dma;
 };
+
+static const char *const field_names[] = {
+	"-", "flags", "__reserved", "device_fd", "iommufd", "dev_id",
+	"s2_pt_id", "host_ipa", "ipa_size", "format", "asid", "tcr",
+	"tcr.T0SZ", "tcr.T1SZ", "tcr.TG0", "tcr.TG1", "tcr.SH0", "tcr.SH1",
+	"tcr.EPD", "tcr.IPS", "tcr.HA", "tcr.HD", "tcr.AS", "ttbr0", "ttbr1",
+	"mair", "entry_len", "entry_num", "entry.scope", "entry.flags",
+	"entry.asid", "entry.granule_shift", "entry.iova", "entry.nr_pages",
+	"entry.__reserved",
+};
+
+static const char *field_name(uint32_t field)
+{
+	return field < ARRAY_SIZE(field_names) ? field_names[field] : "?";
+}
 
 static void print_help(FILE *f)
 {
@@ -121,6 +140,9 @@ static int open_all(struct ctl *c)
 	int ret;
 
 	c->fd = open("/dev/vfio-nest", O_RDWR);
+	if (c->fd < 0 && errno == ENOENT &&
+	    system("modprobe vfio_nest 2>/dev/null") == 0)
+		c->fd = open("/dev/vfio-nest", O_RDWR);
 	if (c->fd < 0)
 		return fail("/dev/vfio-nest", errno);
 	ret = vfio_edu_open(&c->edu);
@@ -199,8 +221,8 @@ static int do_attach(struct ctl *c, uint64_t *data_ipa)
 		at.tcr |= ARM_LPAE_TCR_PREP(AS, 1);
 	at.ttbr0 = c->root;
 	if (ioctl(c->fd, VFIO_NEST_ATTACH_TABLE, &at)) {
-		fprintf(stderr, "vfio-nest-ctl: ATTACH_TABLE: %s (field %u)\n",
-			strerror(errno), at.out_bad_field);
+		fprintf(stderr, "vfio-nest-ctl: ATTACH_TABLE: %s (field %s)\n",
+			strerror(errno), field_name(at.out_bad_field));
 		return 1;
 	}
 	printf("attached: asid %u tcr %#llx ttbr0 %#llx va %#llx -> ipa %#llx\n",
@@ -261,8 +283,9 @@ static int cmd_invalidate(struct ctl *c)
 	}
 	if (ioctl(c->fd, VFIO_NEST_INVALIDATE, &inv)) {
 		fprintf(stderr,
-			"vfio-nest-ctl: INVALIDATE: %s (field %u, %u done)\n",
-			strerror(errno), inv.out_bad_field, inv.entry_num);
+			"vfio-nest-ctl: INVALIDATE: %s (field %s, %u done)\n",
+			strerror(errno), field_name(inv.out_bad_field),
+			inv.entry_num);
 		return 1;
 	}
 	printf("invalidated: %u entry\n", inv.entry_num);
