@@ -166,7 +166,8 @@ TEST_F(bench, invalidate_and_attach)
 		       "vfio-nest", "raw", "ratio");
 	for (i = 0; i < 3; i++) {
 		/* Best of interleaved rounds: TCG timing is noisy. */
-		ours = raw = 1e12;
+		ours = 1e12;
+		raw = 1e12;
 		for (round = 0; round < ROUNDS; round++) {
 			t = nest_batch_us(v, sizes[i]);
 			ASSERT_LT(0, t);
