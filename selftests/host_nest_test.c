@@ -9,6 +9,7 @@
  * QEMU); skips elsewhere.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -100,6 +101,32 @@ TEST_F(nest, fault_unmapped_iova)
 	ASSERT_EQ(0, load_device(v, 0x44));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
 	ASSERT_TRUE(holds(v, v->p_dst, 0x44));
+}
+
+static void *dma_to_hole_later(void *arg)
+{
+	struct vmm *v = arg;
+
+	usleep(200000);
+	vfio_edu_dma_to_ram(&v->edu, 0, VA_HOLE + 0x80, 4);
+	return NULL;
+}
+
+/* A poll() already sleeping when the fault happens is woken up. */
+TEST_F(nest, fault_wakes_poller)
+{
+	struct vmm *v = &self->v;
+	struct pollfd pfd = { .fd = v->fd, .events = POLLIN };
+	struct vfio_nest_fault f;
+	pthread_t thread;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, dma_to_hole_later, v));
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_NE(0, pfd.revents & POLLIN);
+	ASSERT_EQ(sizeof(f), read(v->fd, &f, sizeof(f)));
+	ASSERT_EQ(VA_HOLE + 0x80, f.iova);
 }
 
 /*
