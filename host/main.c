@@ -526,12 +526,53 @@ vn_fetch_entry(struct vn_ctx *ctx, const struct vfio_nest_invalidate *inv,
 	return &ctx->entries[i % VN_INV_FETCH];
 }
 
+/*
+ * vn_inv_mergeable - can @e extend the already validated VA range @prev?
+ * Same ASID, flags and leaf size, contiguous, and every field of @e that
+ * is not a copy of @prev's well formed: one range then invalidates exactly
+ * what the two entries did (guests flush unmapped runs page by page).
+ */
+static bool vn_inv_mergeable(const struct vfio_nest_inv_entry *prev,
+			     const struct vfio_nest_inv_entry *e)
+{
+	unsigned int shift = prev->granule_shift;
+	u64 prev_size, size;
+
+	if (prev->scope != VFIO_NEST_INV_SCOPE_VA ||
+	    e->scope != VFIO_NEST_INV_SCOPE_VA || e->asid != prev->asid ||
+	    e->flags != prev->flags || e->granule_shift != shift ||
+	    e->__reserved || !e->nr_pages || shift >= 64)
+		return false;
+	prev_size = prev->nr_pages << shift;
+	if (!(prev->iova + prev_size) || e->iova != prev->iova + prev_size)
+		return false;
+	if (e->nr_pages > (U64_MAX >> shift) - prev->nr_pages)
+		return false;
+	size = (prev->nr_pages + e->nr_pages) << shift;
+	if (size - 1 > U64_MAX - prev->iova)
+		return false;
+	/* Both halves of the VA space may use different granules. */
+	return !((prev->iova ^ (prev->iova + size - 1)) >> 63);
+}
+
+/* Every entry of a merged group ends where the group's commands end. */
+static void vn_close_group(struct vn_ctx *ctx, u32 first, u32 group_first,
+			   u32 end, u32 nr)
+{
+	u32 k;
+
+	for (k = group_first; k + 1 < end; k++)
+		ctx->cmd_entry_end[k - first] = nr;
+}
+
 static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 {
 	struct vfio_nest_invalidate *inv = arg;
 	void __user *uptr = u64_to_user_ptr(inv->entries_uptr);
+	u32 i, first = 0, nr = 0, handled = 0, group_first = 0, group_start = 0;
 	const struct vfio_nest_inv_entry *entry;
-	u32 i, first = 0, nr = 0, handled = 0;
+	struct vfio_nest_inv_entry merged;
+	bool grouped = false;
 	struct vn_dev *dev;
 	u32 field = 0;
 	int n, ret = 0, err = 0;
@@ -588,11 +629,14 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	 */
 	for (i = 0; i < inv->entry_num; i++) {
 		if (nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY) {
+			vn_close_group(ctx, first, group_first, i, nr);
 			ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
 			if (ret)
 				goto out;
 			first = i;
+			group_first = i;
 			nr = 0;
+			grouped = false;
 		}
 		entry = vn_fetch_entry(ctx, inv, uptr, i, &err);
 		if (err) {
@@ -600,8 +644,30 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 						VFIO_NEST_FIELD_NONE;
 			break;
 		}
+		if (grouped && vn_inv_mergeable(&merged, entry)) {
+			/* Re-encode the grown range over the group's commands. */
+			merged.nr_pages += entry->nr_pages;
+			n = dev->fmt->invalidate(&dev->hw, &dev->table,
+						 dev->vsid, &merged,
+						 ctx->cmds + group_start, &field);
+			if (!WARN_ON_ONCE(n <= 0)) {
+				nr = group_start + n;
+				ctx->cmd_entry_end[i - first] = nr;
+				continue;
+			}
+			/* Not reached: put the group back, take @entry alone. */
+			merged.nr_pages -= entry->nr_pages;
+			dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
+					     &merged, ctx->cmds + group_start,
+					     &field);
+		}
+		vn_close_group(ctx, first, group_first, i, nr);
+		group_first = i;
+		group_start = nr;
 		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
 					 entry, ctx->cmds + nr, &field);
+		merged = *entry;
+		grouped = n > 0;
 		if (n < 0) {
 			err = n;
 			break;
@@ -609,6 +675,7 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 		nr += n;
 		ctx->cmd_entry_end[i - first] = nr;
 	}
+	vn_close_group(ctx, first, group_first, i, nr);
 	ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
 	if (!ret)
 		ret = err;

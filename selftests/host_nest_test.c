@@ -442,6 +442,14 @@ TEST_F(nest, invalidate_errors)
 	num = 4;
 	EXPECT_ERRNO(EINVAL, invalidate(v, e, &num));
 	EXPECT_EQ(2, num);
+	/* The same when the good ones merge into one range. */
+	e[1].iova = e[0].iova + 0x1000;
+	e[2] = e[1];
+	e[2].iova += 0x1000;
+	e[2].nr_pages = 0;
+	num = 4;
+	EXPECT_ERRNO(EINVAL, invalidate(v, e, &num));
+	EXPECT_EQ(2, num);
 
 	/* Zero entries: nothing to do, not an error. */
 	num = 0;
@@ -533,6 +541,7 @@ FIXTURE_VARIANT(nest_inv) {
 	uint32_t flags;
 	uint32_t granule_shift;
 	uint64_t nr_pages;
+	bool split;	/* one entry per page: the module merges them */
 };
 
 FIXTURE_VARIANT_ADD(nest_inv, va_leaf) {
@@ -546,6 +555,14 @@ FIXTURE_VARIANT_ADD(nest_inv, va_range) {
 	.scope = VFIO_NEST_INV_SCOPE_VA,
 	.granule_shift = 12,
 	.nr_pages = 37,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, va_split) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.flags = VFIO_NEST_INV_LEAF,
+	.granule_shift = 12,
+	.nr_pages = 5,
+	.split = true,
 };
 
 FIXTURE_VARIANT_ADD(nest_inv, va_block) {
@@ -589,12 +606,22 @@ TEST_F(nest_inv, stale_then_fresh)
 		.flags = variant->flags,
 		.asid = variant->scope == VFIO_NEST_INV_SCOPE_ALL ? 0 : ASID,
 	};
-	uint32_t num = 1;
+	struct vfio_nest_inv_entry split[8];
+	uint32_t num = 1, i;
 
 	if (variant->scope == VFIO_NEST_INV_SCOPE_VA) {
 		e.granule_shift = variant->granule_shift;
 		e.iova = VA_STALE & ~((1ull << variant->granule_shift) - 1);
 		e.nr_pages = variant->nr_pages;
+	}
+	if (variant->split) {
+		/* VA_STALE is the fourth of five pages, each its own entry. */
+		for (i = 0; i < variant->nr_pages; i++) {
+			split[i] = e;
+			split[i].iova = VA_STALE - 0x3000 + i * 0x1000ull;
+			split[i].nr_pages = 1;
+		}
+		num = variant->nr_pages;
 	}
 
 	ASSERT_EQ(0, guest_map(&v->g, VA_STALE, v->p_a));
@@ -610,8 +637,8 @@ TEST_F(nest_inv, stale_then_fresh)
 	ASSERT_TRUE(holds(v, v->p_a, 0xa2));
 	ASSERT_FALSE(holds(v, v->p_b, 0xa2));
 
-	ASSERT_EQ(0, invalidate(v, &e, &num));
-	ASSERT_EQ(1, num);
+	ASSERT_EQ(0, invalidate(v, variant->split ? split : &e, &num));
+	ASSERT_EQ(variant->split ? variant->nr_pages : 1, num);
 	ASSERT_EQ(0, load_device(v, 0xa3));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
 	ASSERT_TRUE(holds(v, v->p_b, 0xa3));
