@@ -28,6 +28,7 @@ if [ -f "$TOP/vmm/qemu/build.sh" ]; then
 fi
 step "kernel $(cat "$kdir/include/config/kernel.release") ready; building modules and selftests"
 bash "$TOP/scripts/build.sh" "$kdir" >/dev/null
+bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs.cpio"
 
 rc=0
 for p in "$host" "$guest"; do
