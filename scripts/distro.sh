@@ -35,7 +35,7 @@ regressions=0 gapcount=0
 : >"$OUT/matrix.txt"
 
 row() {	# row KERNEL MODULE BUILT LOADED TESTS [NOTE]
-	printf '  %-22s %-17s %-24s %-14s %s%s\n' "$1" "$2" "$3" "$4" "$5" "${6:+  ($6)}" |
+	printf '  %-22s %-28s %-22s %-7s %s%s\n' "$1" "$2" "$3" "$4" "$5" "${6:+  ($6)}" |
 		tee -a "$OUT/matrix.txt"
 }
 
