@@ -202,7 +202,9 @@ struct vfio_nest_info {
  * @device_fd: a VFIO device cdev fd (/dev/vfio/devices/vfioN) bound to
  *             @iommufd; EBADF if not a file, ENODEV if not a VFIO device
  * @iommufd: the iommufd the device is bound to; EBADF if not a file,
- *           EBADFD if not an iommufd
+ *           EBADFD if not an iommufd. Another iommufd is not detected up
+ *           front: the attach then fails in iommufd (ENOENT/EINVAL) and
+ *           only objects of the caller's own iommufds are involved
  * @dev_id: the device's object id in @iommufd; ENOENT if absent
  * @s2_pt_id: the VM's stage 2 in @iommufd: an IOAS id (the module allocates
  *            a NEST_PARENT HWPT on it, and maps its host page there);
@@ -340,6 +342,7 @@ struct vfio_nest_inv_entry {
  * @entries_uptr: user pointer to the array of entries
  * @out_bad_field: on error, the enum vfio_nest_field that was refused
  * @__reserved: must be 0
+ * @__reserved2: must be 0
  *
  * All entries become IOMMU commands (Arm SMMUv3: TLBI_NH_ALL, TLBI_NH_ASID,
  * TLBI_NH_VA in range form when the SMMU has RIL, CFGI_CD) issued in one
