@@ -44,7 +44,7 @@ profile_viommu() {
 	MEM=1G
 	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
 		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
-		   -device virtio-blk-pci,drive=disk0)
+		   -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
 }
 
 profile_viommu_pgt() {
@@ -52,7 +52,7 @@ profile_viommu_pgt() {
 	MEM=1G
 	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
 		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
-		   -device virtio-blk-pci,drive=disk0)
+		   -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
 }
 
 # The nested chain's "host machine" L1 (scripts/chain.sh): SMMUv3 with nesting,
