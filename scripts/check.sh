@@ -29,6 +29,20 @@ step() {
 	fi
 }
 
+# tap_step NAME CMD...: run a command that prints TAP; each of its results
+# counts as one test (a failing command without a failing result counts one).
+tap_step() {
+	local name=$1 log=$RESULTS/step-$1.log p f; shift
+	"$@" >"$log" 2>&1
+	local rc=$?
+	p=$(grep -cE '^ok [0-9]+' "$log")
+	f=$(grep -cE '^not ok [0-9]+' "$log")
+	((rc != 0 && f == 0)) && f=1
+	passed=$((passed + p)) failed=$((failed + f))
+	echo "  $( ((f)) && echo FAIL || echo pass)  $name: $p passed, $f failed (log $log)" | tee -a "$summary"
+	((f == 0)) || grep -E '^not ok' "$log" | head -20
+}
+
 finish() {
 	echo "check: $((SECONDS - t0)) s wall; results in $RESULTS"
 	echo "$passed passed, $failed failed, $skipped skipped"
@@ -43,6 +57,7 @@ kdir=$(bash "$TOP/scripts/kernel.sh" debug)
 log "check: kernel $(cat "$kdir/include/config/kernel.release") ($kdir, built in $(cat "$kdir/build-seconds") s)"
 if [ -f "$TOP/vmm/qemu/build.sh" ]; then
 	step qemu bash "$TOP/vmm/qemu/build.sh" || finish
+	tap_step qemu-qtest bash "$TOP/vmm/qemu/build.sh" --check
 fi
 step build bash "$TOP/scripts/build.sh" "$kdir" || finish
 step lint bash "$TOP/scripts/lint.sh" "$kdir"
