@@ -24,6 +24,8 @@
 # "l2| "), results/chain/summary.txt. Environment: NO_BUILD=1 (reuse modules,
 # selftests and results/initramfs.cpio), CHAIN_QEMU=auto|stock|patched (the L1
 # QEMU), CHAIN_MODE=classic|table (guest module mode L2 must see; default: any),
+# CHAIN_INNER_QEMU=debian|patched (the inner VMM: Debian's arm64 binary, or the
+# project's patched tree cross-built by scripts/chain/inner-qemu-build.sh),
 # CHAIN_ACCEL=kvm|tcg (tcg forces L2 onto TCG), CHAIN_L2_KMEMLEAK=1 (kmemleak
 # in L2 too; off by default, L1's is always on), VM_TIMEOUT (s, whole L1 run, default
 # 900), L2_TIMEOUT (s, the inner QEMU, default 300), KFLAVOUR (debug).
@@ -53,7 +55,13 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 fi
 base=$RESULTS/initramfs.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
-inner=$(bash "$TOP/scripts/chain/inner-qemu.sh")
+case ${CHAIN_INNER_QEMU:-debian} in
+debian) inner=$(bash "$TOP/scripts/chain/inner-qemu.sh") ;;
+patched)
+	bin=$(bash "$TOP/scripts/chain/inner-qemu-build.sh")
+	inner=$(INNER_QEMU_BIN=$bin bash "$TOP/scripts/chain/inner-qemu.sh") ;;
+*) die "CHAIN_INNER_QEMU is debian or patched" ;;
+esac
 say "kernel $(cat "$kdir/include/config/kernel.release") for L1 and L2, inner QEMU $(cat "$inner/.version") (arm64, $(du -sh "$inner" | cut -f1))"
 
 # L2: the base initramfs plus a test list per run (scripts/chain/RUN.list;

@@ -12,7 +12,7 @@
 #   INNER_QEMU_BIN=PATH  an arm64 qemu-system-aarch64 built elsewhere, e.g. the
 #                        patched source (`vmm/qemu/build.sh --src`) cross-built
 #                        with aarch64-linux-gnu-gcc against bookworm-backports'
-#                        arm64 -dev packages. Its libraries are taken from the
+#                        arm64 -dev packages: scripts/chain/inner-qemu-build.sh. Its libraries are taken from the
 #                        same Debian arm64 closure, so it must link against
 #                        (a subset of) what Debian's binary links against.
 #
@@ -131,7 +131,7 @@ done
 # Debian's binary keeps its firmware/ROMs in qemu-system-data: not needed with
 # -kernel, -nic none and no display; leave it out (34 MB).
 rm -rf "$root"
-echo "$ver" >"$out.tmp/.version"
+echo "$ver${INNER_QEMU_BIN:+, binary replaced by $bin_hash}" >"$out.tmp/.version"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 touch "$out/.done"
