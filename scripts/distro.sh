@@ -97,10 +97,9 @@ else
 	done
 fi
 
-# The guest programs of the viommu profile; the selftests are static arm64
-# binaries, independent of the kernel they run on.
-# PROFILE -> its programs of selftests/run.list that are built; profiles
-# without programs are left out (viommu-pgt until table-mode tests exist).
+# PROFILE -> its programs of selftests/run.list that are built (static arm64
+# binaries, independent of the kernel they run on); profiles without
+# programs are left out.
 declare -A tests=()
 profiles=()
 for prof in ${DISTRO_PROFILES:-viommu viommu-pgt}; do
@@ -231,6 +230,16 @@ for abi in "${kernels[@]}"; do
 		regressions=$((regressions + 1))
 	fi
 
+	if [ "$built" = install-failed ]; then
+		row "$kver" virtio_iommu_pgt "INSTALL FAILED" - - "dkms install; log $dlog"
+		regressions=$((regressions + 1))
+		continue
+	fi
+	if [ -n "$guest_ko" ] && ! dkms status "${opts[@]}" "${kopts[@]}" 2>/dev/null | grep -q installed; then
+		row "$kver" virtio_iommu_pgt "NOT INSTALLED" - - "dkms status does not say installed; log $dlog"
+		regressions=$((regressions + 1))
+		continue
+	fi
 	if [ -z "$guest_ko" ]; then
 		errs=$(grep -E 'error:' "$log_dir/make.log" 2>/dev/null | sed "s|$w/dkms/iommu-nest/$ver/build/||" | sort -u)
 		if reason=$(known_gap "$abi" virtio_iommu_pgt); then
