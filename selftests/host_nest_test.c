@@ -255,7 +255,7 @@ TEST_F(nest, attach_errors)
 {
 	struct vmm *v = &self->v;
 	struct vfio_nest_attach_table at;
-	uint64_t tcr = GUEST_TCR(ips_for(&v->info));
+	uint64_t tcr = guest_tcr(&v->g, ips_for(&v->info));
 
 #define ATTACH_ERR(_errno, _field, _stmt)				\
 	do {								\
@@ -643,6 +643,81 @@ TEST_F(nest_inv, stale_then_fresh)
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
 	ASSERT_TRUE(holds(v, v->p_b, 0xa3));
 	ASSERT_TRUE(holds(v, v->p_a, 0xa2));
+}
+
+/*
+ * Each translation granule: tables of that granule, DMA through them, the
+ * IOTLB stale until a VA invalidation of that granule, faults.
+ */
+FIXTURE(nest_granule) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(nest_granule) {
+	unsigned int gshift;
+};
+
+FIXTURE_VARIANT_ADD(nest_granule, g16k) {
+	.gshift = 14,
+};
+
+FIXTURE_VARIANT_ADD(nest_granule, g64k) {
+	.gshift = 16,
+};
+
+FIXTURE_SETUP(nest_granule)
+{
+	int ret = vmm_setup_granule(&self->v, variant->gshift);
+
+	if (skip_reason(ret))
+		SKIP(return, "%s", skip_reason(ret));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(nest_granule)
+{
+	vmm_teardown(&self->v);
+}
+
+TEST_F(nest_granule, dma_invalidate_fault)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_inv_entry e = {
+		.scope = VFIO_NEST_INV_SCOPE_VA,
+		.flags = VFIO_NEST_INV_LEAF,
+		.asid = ASID,
+		.granule_shift = variant->gshift,
+		.iova = VA_STALE,
+		.nr_pages = 1,
+	};
+	struct vfio_nest_fault f[4];
+	uint32_t num = 1;
+
+	ASSERT_EQ(0, guest_map(&v->g, VA_STALE, v->p_a));
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xd1));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0xd1));
+
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0xd1));
+	ASSERT_EQ(0, guest_map(&v->g, VA_STALE, v->p_b));
+	ASSERT_EQ(0, load_device(v, 0xd2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0xd2));
+	ASSERT_EQ(0, invalidate(v, &e, &num));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_STALE, XFER));
+	ASSERT_TRUE(holds(v, v->p_b, 0xd2));
+
+	/* A leaf size the granule cannot have. */
+	e.granule_shift = 12;
+	num = 1;
+	EXPECT_ERRNO(EINVAL, invalidate(v, &e, &num));
+
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_HOLE, 4));
+	ASSERT_EQ(1, read_faults(v->fd, f, 4, 2000));
+	EXPECT_EQ(VA_HOLE, f[0].iova);
+	EXPECT_EQ(VFIO_NEST_FAULT_TRANSLATION, f[0].reason);
 }
 
 /*

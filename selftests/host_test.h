@@ -44,11 +44,16 @@ static inline int open_vfio_nest(void)
 
 /*
  * A guest, as far as the SMMU can tell: a buffer of "guest RAM" mapped into
- * the IOAS (stage 2) at @ipa, and an Arm LPAE stage-1 table (4K granule,
- * 39-bit VA, three levels) built inside it, like a guest kernel would.
+ * the IOAS (stage 2) at @ipa, and an Arm LPAE stage-1 table built inside it
+ * like a guest kernel would: 4K granule with a 39-bit VA (three levels), or
+ * 16K/64K with 34/38 bits (two levels).
+ *
+ * The root table has 512 entries (4K) whatever the granule, and the VAs
+ * used stay in the first 4K of each table: QEMU 10.0's nested walker
+ * translates a table's base IPA through stage 2 once and indexes the
+ * physical address from there (aligned down to the table size), which is
+ * only right while a table fits in one stage-2 page, 4K here.
  */
-#define GUEST_PAGE		4096ull
-#define GUEST_VA_BITS		39
 #define PTE_VALID		(1ull << 0)
 #define PTE_TABLE		(1ull << 1)	/* levels 0-2: next table */
 #define PTE_PAGE		(1ull << 1)	/* level 3: page */
@@ -65,8 +70,24 @@ struct guest {
 	uint64_t ipa;
 	size_t size;
 	uint64_t next;		/* bump allocator, offset into @ram */
-	uint64_t root;		/* IPA of the level-1 table */
+	uint64_t root;		/* IPA of the root table */
+	unsigned int gshift;	/* log2 of the translation granule */
 };
+
+static inline unsigned int guest_levels(const struct guest *g)
+{
+	return g->gshift == 12 ? 3 : 2;
+}
+
+static inline unsigned int guest_va_bits(const struct guest *g)
+{
+	return g->gshift + (guest_levels(g) - 1) * (g->gshift - 3) + 9;
+}
+
+static inline uint64_t guest_page_size(const struct guest *g)
+{
+	return 1ull << g->gshift;
+}
 
 static inline uint64_t *guest_table(struct guest *g, uint64_t ipa)
 {
@@ -78,15 +99,15 @@ static inline uint8_t *guest_bytes(struct guest *g, uint64_t ipa)
 	return g->ram + (ipa - g->ipa);
 }
 
-/* guest_alloc_page - a zeroed page of guest RAM; returns its IPA. */
+/* guest_alloc_page - a zeroed granule of guest RAM; returns its IPA. */
 static inline uint64_t guest_alloc_page(struct guest *g)
 {
 	uint64_t ipa = g->ipa + g->next;
 
-	if (g->next + GUEST_PAGE > g->size)
+	if (g->next + guest_page_size(g) > g->size)
 		return 0;
-	g->next += GUEST_PAGE;
-	memset(guest_table(g, ipa), 0, GUEST_PAGE);
+	g->next += guest_page_size(g);
+	memset(guest_table(g, ipa), 0, guest_page_size(g));
 	return ipa;
 }
 
@@ -96,15 +117,18 @@ static inline uint64_t guest_new_root(struct guest *g)
 	return g->root;
 }
 
-/* guest_pte - the level-3 entry for @va, creating tables on the way. */
+/* guest_pte - the last-level entry for @va, creating tables on the way. */
 static inline uint64_t *guest_pte(struct guest *g, uint64_t va)
 {
+	unsigned int stride = g->gshift - 3, levels = guest_levels(g);
+	uint64_t idx_mask = (1ull << stride) - 1;
 	uint64_t table = g->root;
-	int level;
+	unsigned int l;
 
-	for (level = 1; level < 3; level++) {
-		unsigned int shift = 12 + 9 * (3 - level);
-		uint64_t *pte = guest_table(g, table) + ((va >> shift) & 511);
+	for (l = 0; l + 1 < levels; l++) {
+		unsigned int shift = g->gshift + stride * (levels - 1 - l);
+		uint64_t *pte = guest_table(g, table) + ((va >> shift) &
+							 idx_mask);
 
 		if (!(*pte & PTE_VALID)) {
 			uint64_t next = guest_alloc_page(g);
@@ -115,10 +139,10 @@ static inline uint64_t *guest_pte(struct guest *g, uint64_t va)
 		}
 		table = *pte & PTE_ADDR_MASK;
 	}
-	return guest_table(g, table) + ((va >> 12) & 511);
+	return guest_table(g, table) + ((va >> g->gshift) & idx_mask);
 }
 
-/* guest_map - map the 4K page at @va to guest RAM at @ipa, read-write. */
+/* guest_map - map the page at @va to guest RAM at @ipa, read-write. */
 static inline int guest_map(struct guest *g, uint64_t va, uint64_t ipa)
 {
 	uint64_t *pte = guest_pte(g, va);
@@ -140,14 +164,17 @@ static inline void guest_unmap(struct guest *g, uint64_t va)
 	__sync_synchronize();
 }
 
-/* TCR for the table above: TTBR0 only, 4K, inner-shareable WBWA walks. */
-#define GUEST_TCR(ips)							\
-	(ARM_LPAE_TCR_PREP(T0SZ, 64 - GUEST_VA_BITS) |			\
-	 ARM_LPAE_TCR_PREP(IRGN0, ARM_LPAE_TCR_RGN_WBWA) |		\
-	 ARM_LPAE_TCR_PREP(ORGN0, ARM_LPAE_TCR_RGN_WBWA) |		\
-	 ARM_LPAE_TCR_PREP(SH0, ARM_LPAE_TCR_SH_IS) |			\
-	 ARM_LPAE_TCR_PREP(TG0, ARM_LPAE_TCR_TG0_4K) |			\
-	 ARM_LPAE_TCR_PREP(EPD1, 1) | ARM_LPAE_TCR_PREP(IPS, ips))
+/* TCR for the table above: TTBR0 only, inner-shareable WBWA walks. */
+static inline uint64_t guest_tcr(const struct guest *g, int ips)
+{
+	return ARM_LPAE_TCR_PREP(T0SZ, 64 - guest_va_bits(g)) |
+	       ARM_LPAE_TCR_PREP(IRGN0, ARM_LPAE_TCR_RGN_WBWA) |
+	       ARM_LPAE_TCR_PREP(ORGN0, ARM_LPAE_TCR_RGN_WBWA) |
+	       ARM_LPAE_TCR_PREP(SH0, ARM_LPAE_TCR_SH_IS) |
+	       ARM_LPAE_TCR_PREP(TG0, arm_lpae_tg0_from_shift(g->gshift)) |
+	       ARM_LPAE_TCR_PREP(EPD1, 1) | ARM_LPAE_TCR_PREP(IPS, ips);
+}
+
 /* MAIR attribute 0: Normal, inner/outer write-back; the rest Device-nGnRnE */
 #define GUEST_MAIR		0xffull
 
@@ -200,7 +227,7 @@ static inline struct vfio_nest_attach_table attach_args(struct vmm *v, uint32_t 
 		.host_ipa = HOST_IPA,
 		.format = VFIO_NEST_FORMAT_ARM_LPAE_S1,
 		.asid = asid,
-		.tcr = GUEST_TCR(ips_for(&v->info)),
+		.tcr = guest_tcr(&v->g, ips_for(&v->info)),
 		.ttbr0 = v->g.root,
 		.mair = GUEST_MAIR,
 	};
@@ -269,7 +296,8 @@ static inline int read_faults(int fd, struct vfio_nest_fault *f, int max, int ms
 	return n < 0 ? -errno : (int)(n / sizeof(*f));
 }
 
-static inline int vmm_setup(struct vmm *v)
+/* vmm_setup_granule - the VMM with a guest table of granule 1 << @gshift. */
+static inline int vmm_setup_granule(struct vmm *v, unsigned int gshift)
 {
 	struct vfio_nest_info *info = &v->info;
 	int ret;
@@ -291,8 +319,11 @@ static inline int vmm_setup(struct vmm *v)
 	if (!(info->out_caps & VFIO_NEST_CAP_NESTING))
 		return -EOPNOTSUPP;
 
+	if (!(info->out_granules & (1u << gshift)))
+		return -EPROTONOSUPPORT;
 	v->g.size = GUEST_SIZE;
 	v->g.ipa = GUEST_IPA;
+	v->g.gshift = gshift;
 	v->g.ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (v->g.ram == MAP_FAILED)
@@ -311,6 +342,11 @@ static inline int vmm_setup(struct vmm *v)
 	    guest_map(&v->g, VA_DST, v->p_dst))
 		return -ENOMEM;
 	return 0;
+}
+
+static inline int vmm_setup(struct vmm *v)
+{
+	return vmm_setup_granule(v, 12);
 }
 
 static inline void vmm_teardown(struct vmm *v)
@@ -332,6 +368,8 @@ static inline const char *skip_reason(int ret)
 		return "no /dev/vfio-nest or no edu device";
 	if (ret == -EOPNOTSUPP)
 		return "SMMU cannot nest (IDR3.FWB clear: stock QEMU)";
+	if (ret == -EPROTONOSUPPORT)
+		return "SMMU lacks this translation granule";
 	return NULL;
 }
 
