@@ -27,33 +27,25 @@ with open(sys.argv[1], 'wb') as f:
 	echo "$img"
 }
 
-profile_smmuv3() {
-	QEMU=$(stock_qemu)
+# The machines; the profiles pair them with a QEMU binary.
+smmuv3_machine() {
 	MEM=1G
 	QEMU_ARGS=(-M virt,iommu=smmuv3,gic-version=3 -device edu)
 }
 
-profile_smmuv3_nest() {
-	QEMU=$(patched_qemu)
-	MEM=1G
-	QEMU_ARGS=(-M virt,iommu=smmuv3,gic-version=3 -device edu)
-}
-
-profile_viommu() {
-	QEMU=$(stock_qemu)
+# virtio-blk with iommu_platform: without VIRTIO_F_ACCESS_PLATFORM its DMA
+# would bypass the IOMMU under test.
+viommu_machine() {
 	MEM=1G
 	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
 		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
 		   -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
 }
 
-profile_viommu_pgt() {
-	QEMU=$(patched_qemu)
-	MEM=1G
-	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
-		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
-		   -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
-}
+profile_smmuv3() { QEMU=$(stock_qemu); smmuv3_machine; }
+profile_smmuv3_nest() { QEMU=$(patched_qemu); smmuv3_machine; }
+profile_viommu() { QEMU=$(stock_qemu); viommu_machine; }
+profile_viommu_pgt() { QEMU=$(patched_qemu); viommu_machine; }
 
 # The nested chain's "host machine" L1 (scripts/chain.sh): SMMUv3 with nesting,
 # EL2 so that L1 runs KVM, edu to assign to L2. The patched QEMU (IDR3.FWB,
