@@ -513,6 +513,37 @@ TEST_F(nest, close_blocks_dma)
 	ASSERT_TRUE(holds(v, v->p_dst, 0x81));
 }
 
+/*
+ * The VMM closes its device and iommufd first, /dev/vfio-nest last: the
+ * module's references keep both alive until then, and the device comes
+ * back clean.
+ */
+TEST_F(nest, vmm_fds_closed_first)
+{
+	struct vmm *v = &self->v;
+	struct vmm again;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xe1));
+	munmap((void *)v->edu.bar0, v->edu.bar0_size);
+	v->edu.bar0 = NULL;
+	ASSERT_EQ(0, close(v->edu.device_fd));
+	ASSERT_EQ(0, close(v->edu.iommufd));
+	v->edu.device_fd = -1;
+	v->edu.iommufd = -1;
+	/* Nothing to name the device by any more. */
+	EXPECT_ERRNO(EBADF, detach_table(v, 0));
+	ASSERT_EQ(0, close(v->fd));
+	v->fd = -1;
+
+	ASSERT_EQ(0, vmm_setup(&again));
+	ASSERT_EQ(0, attach_table(&again, ASID));
+	ASSERT_EQ(0, load_device(&again, 0xe2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&again.edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(&again, again.p_dst, 0xe2));
+	vmm_teardown(&again);
+}
+
 TEST_F(nest, rmmod_while_in_use)
 {
 	struct vmm *v = &self->v;
