@@ -28,7 +28,8 @@
 # project's patched tree cross-built by scripts/chain/inner-qemu-build.sh),
 # CHAIN_ACCEL=kvm|tcg (tcg forces L2 onto TCG), CHAIN_L2_KMEMLEAK=1 (kmemleak
 # in L2 too; off by default, L1's is always on), VM_TIMEOUT (s, whole L1 run, default
-# 900), L2_TIMEOUT (s, the inner QEMU, default 300), KFLAVOUR (debug).
+# 1200), L2_TIMEOUT (s, the inner QEMU under KVM, default 300; 3x under TCG),
+# KFLAVOUR (debug).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/profiles.sh"
@@ -119,8 +120,9 @@ trap - EXIT
 
 profile_nest_l1
 l2to=${L2_TIMEOUT:-300}
-vmto=${VM_TIMEOUT:-900}
-cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=$((l2to + 60)) chain.l2_timeout=$l2to"
+# L2 gets l2to under KVM, 3 * l2to under TCG (chain_l1.sh).
+vmto=${VM_TIMEOUT:-$((3 * l2to + 300))}
+cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to"
 say "booting L1: $QEMU ($($QEMU --version | head -1 | awk '{print $4}')), TCG, ${QEMU_ARGS[*]}, -m $MEM, initramfs $(($(stat -c %s "$RUN_DIR/initramfs.cpio") >> 20)) MB"
 start=$SECONDS
 timeout -s KILL "$vmto" "$QEMU" -nographic -no-reboot -nic none \
