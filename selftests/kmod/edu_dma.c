@@ -9,7 +9,8 @@
  *              dma_map_single for that transfer only) and compare.
  *              The write fails with EIO on a mismatch, ETIMEDOUT if edu
  *              never completes.
- *   stale      write anything: map a buffer, DMA from it (the IOMMU may
+ *   stale      write "small" or "big": map a buffer (4 KiB, or 2 MiB of
+ *              4 KiB pages filling a page table), DMA from it (the IOMMU may
  *              cache the translation), unmap it, DMA from the same IOVA
  *              again. result says whether the old data still came through.
  *   fault      write an IOVA: DMA from it into edu (expected to fault).
@@ -28,6 +29,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #define EDU_REG_ID		0x00
@@ -154,20 +156,34 @@ static void edu_unmap(struct edu_dma *edu, dma_addr_t iova, bool to_ram)
  * Every buffer is mapped up front and the unmap under test is the first one:
  * a test knob that drops "the next invalidation" then drops exactly that
  * one, and no new mapping can reuse the IOVA while it may still be live.
+ *
+ * @big: the buffer under test is 2 MiB at a 4 KiB offset in a 4 MiB block,
+ * so the IOMMU maps it with 512 pages (one whole last-level table) and its
+ * unmap frees that table: the walk-cache invalidation is what is tested.
+ * The transfers use 4 KiB in its middle.
  */
-static int edu_stale(struct edu_dma *edu)
+static int edu_stale(struct edu_dma *edu, bool big)
 {
+	size_t map_len = big ? SZ_2M : EDU_BUF_SIZE;
+	size_t probe = big ? SZ_1M : 0;
 	struct device *dev = &edu->pdev->dev;
 	dma_addr_t iova_old, iova_scrub, iova_back;
+	struct page *block = NULL;
 	u8 *old, *scrub, *back;
 	int stale, ret = -ENOMEM;
 
-	old = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (big) {
+		block = alloc_pages(GFP_KERNEL | __GFP_NOWARN,
+				    get_order(SZ_4M));
+		old = block ? page_address(block) + PAGE_SIZE : NULL;
+	} else {
+		old = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	}
 	scrub = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
 	back = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
 	if (!old || !scrub || !back)
 		goto out_free;
-	memset(old, 0xa5, EDU_BUF_SIZE);
+	memset(old, 0xa5, map_len);
 
 	iova_scrub = edu_map(edu, scrub, false);
 	if (dma_mapping_error(dev, iova_scrub))
@@ -175,18 +191,18 @@ static int edu_stale(struct edu_dma *edu)
 	iova_back = edu_map(edu, back, true);
 	if (dma_mapping_error(dev, iova_back))
 		goto out_unmap_scrub;
-	iova_old = edu_map(edu, old, false);
+	iova_old = dma_map_single(dev, old, map_len, DMA_TO_DEVICE);
 	if (dma_mapping_error(dev, iova_old))
 		goto out_unmap_back;
 
 	/* Through the translation, which the IOMMU may now cache */
-	ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+	ret = edu_transfer(edu, iova_old + probe, EDU_BUF_SIZE, false);
 	if (!ret)
 		ret = edu_transfer(edu, iova_scrub, EDU_BUF_SIZE, false);
-	edu_unmap(edu, iova_old, false);
+	dma_unmap_single(dev, iova_old, map_len, DMA_TO_DEVICE);
 	/* Use after unmap: only a stale translation lets the 0xa5 through */
 	if (!ret)
-		ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+		ret = edu_transfer(edu, iova_old + probe, EDU_BUF_SIZE, false);
 	if (!ret)
 		ret = edu_transfer(edu, iova_back, EDU_BUF_SIZE, true);
 
@@ -195,13 +211,18 @@ out_unmap_back:
 out_unmap_scrub:
 	edu_unmap(edu, iova_scrub, false);
 	if (!ret) {
-		stale = !memcmp(old, back, EDU_BUF_SIZE);
+		stale = !memcmp(old + probe, back, EDU_BUF_SIZE);
 		snprintf(edu->result, sizeof(edu->result),
-			 "stale=%d iova=%#llx first=%#x\n", stale,
-			 (u64)iova_old, back[0]);
+			 "stale=%d iova=%#llx len=%#zx first=%#x\n", stale,
+			 (u64)iova_old, map_len, back[0]);
 	}
 out_free:
-	kfree(old);
+	if (big) {
+		if (block)
+			__free_pages(block, get_order(SZ_4M));
+	} else {
+		kfree(old);
+	}
 	kfree(scrub);
 	kfree(back);
 	return ret;
@@ -259,13 +280,16 @@ static ssize_t edu_stale_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
 	struct edu_dma *edu = file->private_data;
+	char buf[8] = {};
 	int ret;
 
 	if (!edu->can_dma)
 		return -ENXIO;
+	if (len >= sizeof(buf) || copy_from_user(buf, ubuf, len))
+		return -EINVAL;
 
 	mutex_lock(&edu->lock);
-	ret = edu_stale(edu);
+	ret = edu_stale(edu, sysfs_streq(buf, "big"));
 	mutex_unlock(&edu->lock);
 	return ret ?: len;
 }
