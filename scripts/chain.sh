@@ -142,6 +142,7 @@ tail -n +1 -F --pid=$qpid "$RUN_DIR/console.log" 2>/dev/null | "${aw[@]}" '
 	/^ok [0-9]+ l1: modprobe vfio_nest/ && !hm { hm = 1; say("L1: host module vfio_nest loaded, /dev/vfio-nest") }
 	/^not ok [0-9]+ l1: / && !seen[$0]++ { say("L1: FAILED: " $0) }
 	/^# cdev / && !cd { cd = 1; say("L1: edu bound to vfio-pci, " $3) }
+	/^# vfio-nest-ctl info: caps/ && !cp { cp = 1; x = $0; sub(/.*caps */, "", x); say("L1: /dev/vfio-nest on edu offers: " x) }
 	/^# L2: / && !l2[$0]++ { sub(/^# /, ""); say("starting " $0) }
 	/^l2\| ### BOOTED/ { say("L2 at /init after " $6 " s (L2 clock)") }
 	/^l2\| ### RUN/ { say("L2 runs " $4 " " $5 " " $6) }

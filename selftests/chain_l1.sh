@@ -75,6 +75,11 @@ setup() {
 	rc=1
 	[ -n "$cdev" ] && [ -c /dev/vfio/devices/$cdev ] && rc=0
 	tap $rc "l1: edu bound to vfio-pci" "cdev /dev/vfio/devices/${cdev:-none}"
+	# What the host module offers for nesting here (diagnostic: IDR3.FWB is
+	# set only by the patched L1 QEMU; table mode for the assigned edu needs it)
+	if [ -x /selftests/vfio-nest-ctl ]; then
+		/selftests/vfio-nest-ctl info 2>&1 | head -12 | sed 's/^/# vfio-nest-ctl info: /'
+	fi
 	echo "$bdf" > $W/bdf
 	[ $fails = 0 ]
 }
