@@ -44,31 +44,32 @@ struct vn_raw_event {
 };
 
 /*
- * vn_scratch - a user buffer of at least @len bytes in current->mm.
+ * vn_scratch - a user buffer of at least @len bytes in current->mm, in *@u.
  * Cached per context while the caller's mm stays the same; a context used
- * from another process (fd passing) gets a fresh mapping there.
+ * from another process (fd passing) gets a fresh mapping there. The error
+ * travels apart from the pointer: ERR_PTR() is a kernel pointer, not __user.
  */
-static void __user *vn_scratch(struct vn_ctx *ctx, size_t len)
+static int vn_scratch(struct vn_ctx *ctx, size_t len, void __user **u)
 {
 	unsigned long uva;
 
 	if (!current->mm || (current->flags & PF_EXITING))
-		return ERR_PTR(-ESRCH);
+		return -ESRCH;
 	if (WARN_ON(len > VN_SCRATCH_LEN))
-		return ERR_PTR(-EINVAL);
-	if (ctx->scratch_mm == current->mm)
-		return (void __user *)ctx->scratch_uva;
-
-	vn_glue_scratch_free(ctx);
-	uva = vm_mmap(NULL, 0, VN_SCRATCH_LEN, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR_VALUE(uva))
-		return ERR_PTR((long)uva);
-	mmgrab(current->mm);
-	ctx->scratch_mm = current->mm;
-	ctx->scratch_uva = uva;
-	ctx->scratch_len = VN_SCRATCH_LEN;
-	return (void __user *)uva;
+		return -EINVAL;
+	if (ctx->scratch_mm != current->mm) {
+		vn_glue_scratch_free(ctx);
+		uva = vm_mmap(NULL, 0, VN_SCRATCH_LEN, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(uva))
+			return (int)uva;
+		mmgrab(current->mm);
+		ctx->scratch_mm = current->mm;
+		ctx->scratch_uva = uva;
+		ctx->scratch_len = VN_SCRATCH_LEN;
+	}
+	*u = (void __user *)ctx->scratch_uva;
+	return 0;
 }
 
 void vn_glue_scratch_free(struct vn_ctx *ctx)
@@ -95,12 +96,12 @@ static int vn_ioctl_extra(struct vn_ctx *ctx, struct file *file,
 			  u64 *extra_uptr, void *extra, size_t extra_len,
 			  bool copy_back_extra)
 {
-	void __user *u = vn_scratch(ctx, len + extra_len);
-	void __user *ue;
+	void __user *u, *ue;
 	long ret;
 
-	if (IS_ERR(u))
-		return PTR_ERR(u);
+	ret = vn_scratch(ctx, len + extra_len, &u);
+	if (ret)
+		return ret;
 	if (!file->f_op->unlocked_ioctl)
 		return -ENOTTY;
 	ue = u + ALIGN(len, 8);
@@ -544,9 +545,9 @@ ssize_t vn_glue_read_events(struct vn_dev *dev, void *buf, size_t len)
 	if (!file || !file->f_op->read)
 		return 0;
 	len = min_t(size_t, len, VN_SCRATCH_LEN);
-	u = vn_scratch(dev->ctx, len);
-	if (IS_ERR(u))
-		return PTR_ERR(u);
+	n = vn_scratch(dev->ctx, len, &u);
+	if (n)
+		return n;
 	n = file->f_op->read(file, u, len, &pos);
 	if (n <= 0)
 		return n;

@@ -14,13 +14,23 @@ mkdir -p "$out"
 rc=0
 
 # C=2 rechecks every file, so the warnings of unchanged files are seen too.
+sparse=$(bash "$TOP/scripts/sparse.sh")
 dirs=("$TOP")
 [ -n "$(ls "$TOP"/selftests/kmod/*.c 2>/dev/null)" ] && dirs+=("$TOP/selftests/kmod")
 : >"$out/build.log"
 for d in "${dirs[@]}"; do
-	make -C "$kdir" M="$d" "${arch[@]}" W=1 C=2 modules >>"$out/build.log" 2>&1 ||
+	make -C "$kdir" M="$d" "${arch[@]}" W=1 C=2 CHECK="$sparse" modules >>"$out/build.log" 2>&1 ||
 		{ log "lint: build failed in $d"; rc=1; }
 done
+# The kernel skips an unusable sparse with a notice only: make that fatal.
+if grep -q 'sparse is not available' "$out/build.log"; then
+	log "lint: the kernel did not run sparse ($sparse)"
+	rc=1
+fi
+if ! grep -q "CHECK " "$out/build.log" && ! grep -q "$sparse" "$out/build.log"; then
+	log "lint: no file was checked by sparse"
+	rc=1
+fi
 if grep -E 'warning:|error:' "$out/build.log" >"$out/warnings.txt"; then
 	log "lint: W=1/sparse warnings:"
 	cat "$out/warnings.txt" >&2
