@@ -42,3 +42,13 @@ papt() {
 		-o Dir::State::Lists="$d/lists" -o Dir::Cache::Archives="$d/archives" \
 		"${arch[@]}" "$@"
 }
+
+# bench_tree: print a copy of the work tree under $RESULTS/bench/tree, for
+# benchmarks on the base kernel: modules built there for it leave the work
+# tree's debug-kernel modules as they are.
+bench_tree() {
+	local tree=$RESULTS/bench/tree
+	mkdir -p "$tree"
+	rsync -a --delete --exclude .git --exclude /results "$TOP/" "$tree/"
+	echo "$tree"
+}

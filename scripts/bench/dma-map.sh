@@ -21,11 +21,7 @@ if [ -f "$TOP/vmm/qemu/build.sh" ]; then
 fi
 all=$RESULTS/bench-dma-map.raw
 : >"$all"
-# Modules for the base kernel are built in a copy of the tree, so the work
-# tree's debug-kernel modules stay as they are.
-tree=$RESULTS/bench/tree
-mkdir -p "$tree"
-rsync -a --delete --exclude .git --exclude /results "$TOP/" "$tree/"
+tree=$(bench_tree)
 build=0
 for r in "${runs[@]}"; do
 	read -r profile label args <<<"$r"
