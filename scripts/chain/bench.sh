@@ -12,10 +12,7 @@ set -euo pipefail
 
 out=$RESULTS/chain-bench
 mkdir -p "$out"
-# Modules for the base kernel are built in a copy of the tree, so the work
-# tree's debug-kernel modules stay as they are (as scripts/bench/dma-map.sh).
-tree=$out/tree
-rsync -a --delete --exclude .git --exclude /results "$TOP/" "$tree/"
+tree=$(RESULTS=$out bench_tree)
 rc=0
 KFLAVOUR=base RESULTS=$out bash "$tree/scripts/chain.sh" --bench >"$out/run.log" 2>&1 || rc=$?
 grep '^\[..:..:..\] chain:' "$out/run.log" >&2 || true
