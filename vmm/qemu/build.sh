@@ -28,7 +28,7 @@ QDIR=$CACHE/qemu
 DL=$QDIR/dl
 # Headers copied into the QEMU tree (hw/virtio/), the one authoritative copy
 # stays in common/.
-HEADERS=("$TOP/common/virtio_iommu_pgt.h" "$TOP/common/arm_lpae_cfg.h")
+HEADERS=("$TOP/common/virtio_iommu_pgt.h" "$TOP/common/arm_lpae_cfg.h" "$TOP/common/vfio_nest.h")
 
 mode=bin
 case ${1:-} in
