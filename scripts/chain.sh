@@ -23,9 +23,11 @@
 # Logs: results/chain/console.log (L1 console, L2's console inside it prefixed
 # "l2| "), results/chain/summary.txt. Environment: NO_BUILD=1 (reuse modules,
 # selftests and results/initramfs.cpio), CHAIN_QEMU=auto|stock|patched (the L1
-# QEMU), CHAIN_MODE=classic|table (guest module mode L2 must see; default: any),
-# CHAIN_INNER_QEMU=debian|patched (the inner VMM: Debian's arm64 binary, or the
-# project's patched tree cross-built by scripts/chain/inner-qemu-build.sh),
+# QEMU), CHAIN_MODE=classic|table (guest module mode L2 must see; default:
+# table with the patched inner QEMU, any with Debian's),
+# CHAIN_INNER_QEMU=patched|debian (the inner VMM: the project's patched tree
+# cross-built by scripts/chain/inner-qemu-build.sh, the default, which forwards
+# table mode to /dev/vfio-nest; or Debian's arm64 binary, classic only),
 # CHAIN_ACCEL=kvm|tcg (tcg forces L2 onto TCG), CHAIN_L2_KMEMLEAK=1 (kmemleak
 # in L2 too; off by default, L1's is always on), VM_TIMEOUT (s, whole L1 run, default
 # 1200), L2_TIMEOUT (s, the inner QEMU under KVM, default 300; 3x under TCG),
@@ -37,7 +39,7 @@ set -euo pipefail
 check=0 runs=(l2)
 case ${1:-} in
 --check) check=1 ;;
---bench) runs=(bench-in-tree bench-classic) ;;
+--bench) runs=(bench-in-tree bench-classic bench-table) ;;
 "") ;;
 *) die "usage: chain.sh [--check|--bench]" ;;
 esac
@@ -56,7 +58,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 fi
 base=$RESULTS/initramfs.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
-case ${CHAIN_INNER_QEMU:-debian} in
+case ${CHAIN_INNER_QEMU:-patched} in
 debian) inner=$(bash "$TOP/scripts/chain/inner-qemu.sh") ;;
 patched)
 	bin=$(bash "$TOP/scripts/chain/inner-qemu-build.sh")
@@ -98,6 +100,8 @@ cp "$image" "$stage/l1/chain/Image"
 # levels down); the guest module's leaks are checked by the single-VM profiles.
 l2cmd="kmemleak=off"
 [ "${CHAIN_L2_KMEMLEAK:-0}" = 1 ] && l2cmd=""
+# The patched inner QEMU must give the assigned edu table mode; Debian's cannot.
+[ "${CHAIN_INNER_QEMU:-patched}" = patched ] && : "${CHAIN_MODE:=table}"
 [ -n "${CHAIN_MODE:-}" ] && l2cmd="$l2cmd chain.mode=$CHAIN_MODE"
 [ -n "${BENCH_SECONDS:-}" ] && l2cmd="$l2cmd chain.bench_seconds=$BENCH_SECONDS"
 echo "$l2cmd" >"$stage/l1/chain/l2.cmdline"

@@ -16,7 +16,9 @@ secs=$(sed -n 's/.*chain.bench_seconds=\([0-9]*\).*/\1/p' /proc/cmdline)
 : "${secs:=4}"
 n=0
 echo "TAP version 13"
-modprobe "$mod" || { echo "not ok 1 $label: modprobe $mod"; exit 1; }
+# MODULE may carry parameters after colons: virtio_iommu_pgt:force_classic=1
+# shellcheck disable=SC2046
+modprobe $(echo "$mod" | tr : " ") || { echo "not ok 1 $label: modprobe $mod"; exit 1; }
 edu=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device | head -1 | xargs dirname | xargs basename)
 dev=/sys/bus/pci/devices/$edu
 group=$(basename "$(readlink "$dev/iommu_group")")
