@@ -103,7 +103,7 @@ l2cmd="kmemleak=off"
 # The patched inner QEMU must give the assigned edu table mode; Debian's cannot.
 [ "${CHAIN_INNER_QEMU:-patched}" = patched ] && : "${CHAIN_MODE:=table}"
 [ -n "${CHAIN_MODE:-}" ] && l2cmd="$l2cmd chain.mode=$CHAIN_MODE"
-[ -n "${BENCH_SECONDS:-}" ] && l2cmd="$l2cmd chain.bench_seconds=$BENCH_SECONDS"
+[ -n "${BENCH_SECONDS:-}" ] && l2cmd="$l2cmd bench.seconds=$BENCH_SECONDS"
 echo "$l2cmd" >"$stage/l1/chain/l2.cmdline"
 [ "${CHAIN_ACCEL:-kvm}" = tcg ] && touch "$stage/l1/chain/force-tcg"
 steps=(setup)

@@ -42,7 +42,7 @@ cat "$base" "$RUN_DIR/tests.cpio" >"$RUN_DIR/initramfs.cpio"
 
 # deferred_probe_timeout: allnoconfig leaves the Kconfig default at 0, so devices
 # behind a modular IOMMU would stop waiting for it before /init can modprobe it.
-cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}"
+cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}"
 log "vm: $profile: $(wc -l <"$list") program(s), $(basename "$QEMU") $(${QEMU} --version | head -1 | awk '{print $4}')"
 start=$SECONDS
 rc=0

@@ -37,7 +37,7 @@ python3 - "$all" <<'PY'
 import sys
 rows = {}
 for ln in open(sys.argv[1]):
-    _, label, typ, g, m, u = ln.split()
+    _, label, typ, g, m, u = ln.split()[:6]
     rows[(label, typ, int(g))] = (float(m), float(u))
 name = {"identity": "identity", "DMA": "strict", "DMA-FQ": "lazy"}
 print("DMA map/unmap latency, µs (dma_map_benchmark, 1 thread, edu, TCG, base kernel)")

@@ -6,7 +6,7 @@
 # one L2 boot per scripts/chain/bench-*.list run (`chain.sh --bench`), base
 # (non-debug) kernel, dma_map_benchmark 1 thread. Prints the table and writes
 # results/bench-chain-dma-map.txt. Measures; never asserts on timing.
-# Environment: BENCH_SECONDS (per point, default 4; L2 reads chain.bench_seconds).
+# Environment: BENCH_SECONDS (per point, default 4; L2 reads bench.seconds).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
