@@ -59,12 +59,15 @@ static inline int viommu_name(char *name, size_t len)
 	return ret;
 }
 
-/* A "key: value" line of the guest module's stats file; -1 if absent. */
-static inline long long viommu_stat(const char *key)
+/*
+ * The value of the "key: value" line of the guest module's stats file, into
+ * val (without the newline); -1 if the file or the key is absent.
+ */
+static inline int viommu_stats_value(const char *key, char *val, size_t len)
 {
 	char name[64], path[256], line[256];
 	size_t klen = strlen(key);
-	long long val = -1;
+	int ret = -1;
 	FILE *f;
 
 	if (viommu_name(name, sizeof(name)))
@@ -75,28 +78,8 @@ static inline long long viommu_stat(const char *key)
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtoll(line + klen + 1, NULL, 0);
-			break;
-		}
-	fclose(f);
-	return val;
-}
-
-/* The stats line "mode: table|classic" */
-static inline int viommu_mode(char *mode, size_t len)
-{
-	char name[64], path[256], line[256];
-	FILE *f;
-	int ret = -1;
-
-	if (viommu_name(name, sizeof(name)))
-		return -1;
-	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/stats", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "mode: %31s", mode) == 1 && len > 31) {
+			line[strcspn(line, "\n")] = 0;
+			copy_name(val, len, line + klen + 1);
 			ret = 0;
 			break;
 		}
@@ -104,29 +87,39 @@ static inline int viommu_mode(char *mode, size_t len)
 	return ret;
 }
 
+/* A numeric stats value; -1 if absent. */
+static inline long long viommu_stat(const char *key)
+{
+	char val[128];
+
+	if (viommu_stats_value(key, val, sizeof(val)))
+		return -1;
+	return strtoll(val, NULL, 0);
+}
+
+/* The stats line "mode: table|classic" */
+static inline int viommu_mode(char *mode, size_t len)
+{
+	char val[128];
+
+	if (len <= 31 || viommu_stats_value("mode", val, sizeof(val)))
+		return -1;
+	return sscanf(val, "%31s", mode) == 1 ? 0 : -1;
+}
+
 /* Address of the last fault the guest module saw, or -1. */
 static inline long long viommu_last_fault_addr(void)
 {
-	char name[64], path[256], line[256];
 	unsigned long long addr;
 	unsigned int ep, reason;
-	long long ret = -1;
-	FILE *f;
+	char val[128];
 
-	if (viommu_name(name, sizeof(name)))
+	if (viommu_stats_value("last_fault", val, sizeof(val)))
 		return -1;
-	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/stats", name);
-	f = fopen(path, "r");
-	if (!f)
+	if (sscanf(val, " endpoint %u reason %u address %llx", &ep, &reason,
+		   &addr) != 3)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "last_fault: endpoint %u reason %u address %llx",
-			   &ep, &reason, &addr) == 3) {
-			ret = (long long)addr;
-			break;
-		}
-	fclose(f);
-	return ret;
+	return (long long)addr;
 }
 
 static inline int viommu_set_skip(unsigned int n)
