@@ -14,6 +14,13 @@
  *              cache the translation), unmap it, DMA from the same IOVA
  *              again. result says whether the old data still came through.
  *   fault      write an IOVA: DMA from it into edu (expected to fault).
+ *   own_fault  write an IOVA: attach edu to an unmanaged domain of its own
+ *              with a fault handler (iommu_set_fault_handler), check that
+ *              a mapped page still goes through, DMA from the unmapped
+ *              IOVA, wait for the IOMMU driver to call the handler, return
+ *              edu to its DMA domain. result: "own_fault mapped=ok
+ *              reported=N iova=X flags=F" (N reports, the first one's iova
+ *              and IOMMU_FAULT_* flags).
  *   map_info   read: map one page with a 64-bit mask, print its DMA address
  *              and physical address, unmap.
  *   result     read: the outcome of the last write, "key=value ...".
@@ -26,11 +33,14 @@
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+
+#include "compat.h"
 
 #define EDU_REG_ID		0x00
 #define EDU_REG_DMA_SRC		0x80
@@ -43,6 +53,8 @@
 #define EDU_BUF_SIZE		4096
 #define EDU_DMA_BITS		28
 #define EDU_DMA_TIMEOUT_MS	5000
+/* Where own_fault maps its page: inside edu's reach, clear of IOVA 0 */
+#define EDU_OWN_IOVA		SZ_1M
 
 struct edu_dma {
 	struct pci_dev	*pdev;
@@ -51,6 +63,12 @@ struct edu_dma {
 	struct mutex	lock;		/* one transfer at a time, and result */
 	bool		can_dma;	/* false: edu cannot reach its buffers */
 	char		result[256];
+
+	/* own_fault: what the fault handler saw */
+	struct completion	fault_seen;
+	atomic_t		nr_faults;
+	unsigned long		fault_iova;
+	int			fault_flags;
 };
 
 /* Only one edu is expected; debugfs names are not per device. */
@@ -253,6 +271,84 @@ out_free:
 	return ret;
 }
 
+/*
+ * A driver that owns an unmanaged domain hears of its device's faults through
+ * the handler it set; the IOMMU driver calls it from its fault path, possibly
+ * in interrupt context.
+ */
+static int edu_fault_handler(struct iommu_domain *domain, struct device *dev,
+			     unsigned long iova, int flags, void *token)
+{
+	struct edu_dma *edu = token;
+
+	if (atomic_inc_return(&edu->nr_faults) == 1) {
+		edu->fault_iova = iova;
+		edu->fault_flags = flags;
+		complete(&edu->fault_seen);
+	}
+	return 0;
+}
+
+static int edu_own_fault(struct edu_dma *edu, u64 iova)
+{
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain;
+	u8 *page;
+	int ret;
+
+	page = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	memset(page, 0x5a, EDU_BUF_SIZE);
+
+	domain = edu_paging_domain_alloc(dev);
+	if (IS_ERR(domain)) {
+		ret = PTR_ERR(domain);
+		goto out_page;
+	}
+	reinit_completion(&edu->fault_seen);
+	atomic_set(&edu->nr_faults, 0);
+	iommu_set_fault_handler(domain, edu_fault_handler, edu);
+
+	ret = iommu_attach_device(domain, dev);
+	if (ret)
+		goto out_domain;
+	ret = edu_iommu_map(domain, EDU_OWN_IOVA, virt_to_phys(page),
+			    EDU_BUF_SIZE, IOMMU_READ);
+	if (ret)
+		goto out_detach;
+
+	/* The domain translates: a read through the mapped page is silent */
+	ret = edu_transfer(edu, EDU_OWN_IOVA, EDU_BUF_SIZE, false);
+	if (ret)
+		goto out_unmap;
+	if (atomic_read(&edu->nr_faults)) {
+		ret = -EIO;
+		goto out_unmap;
+	}
+
+	ret = edu_transfer(edu, iova, EDU_BUF_SIZE, false);
+	if (ret)
+		goto out_unmap;
+	wait_for_completion_timeout(&edu->fault_seen,
+				    msecs_to_jiffies(EDU_DMA_TIMEOUT_MS));
+	snprintf(edu->result, sizeof(edu->result),
+		 "own_fault mapped=ok reported=%d iova=%#lx flags=%#x\n",
+		 atomic_read(&edu->nr_faults), edu->fault_iova,
+		 edu->fault_flags);
+
+out_unmap:
+	iommu_unmap(domain, EDU_OWN_IOVA, EDU_BUF_SIZE);
+out_detach:
+	/* Back to the DMA domain; the handler cannot be called after this */
+	iommu_detach_device(domain, dev);
+out_domain:
+	iommu_domain_free(domain);
+out_page:
+	kfree(page);
+	return ret;
+}
+
 static ssize_t edu_roundtrip_write(struct file *file, const char __user *ubuf,
 				   size_t len, loff_t *ppos)
 {
@@ -294,8 +390,8 @@ static ssize_t edu_stale_write(struct file *file, const char __user *ubuf,
 	return ret ?: len;
 }
 
-static ssize_t edu_fault_write(struct file *file, const char __user *ubuf,
-			       size_t len, loff_t *ppos)
+static ssize_t edu_iova_write(struct file *file, const char __user *ubuf,
+			      size_t len, int (*fn)(struct edu_dma *, u64))
 {
 	struct edu_dma *edu = file->private_data;
 	u64 iova;
@@ -312,9 +408,21 @@ static ssize_t edu_fault_write(struct file *file, const char __user *ubuf,
 		return -ENXIO;
 
 	mutex_lock(&edu->lock);
-	ret = edu_fault(edu, iova);
+	ret = fn(edu, iova);
 	mutex_unlock(&edu->lock);
 	return ret ?: len;
+}
+
+static ssize_t edu_fault_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	return edu_iova_write(file, ubuf, len, edu_fault);
+}
+
+static ssize_t edu_own_fault_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	return edu_iova_write(file, ubuf, len, edu_own_fault);
 }
 
 static ssize_t edu_map_info_read(struct file *file, char __user *ubuf,
@@ -379,6 +487,11 @@ static const struct file_operations edu_fault_fops = {
 	.write = edu_fault_write,
 };
 
+static const struct file_operations edu_own_fault_fops = {
+	.open = simple_open,
+	.write = edu_own_fault_write,
+};
+
 static const struct file_operations edu_map_info_fops = {
 	.open = simple_open,
 	.read = edu_map_info_read,
@@ -402,11 +515,12 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	edu->pdev = pdev;
 	mutex_init(&edu->lock);
+	init_completion(&edu->fault_seen);
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
-	edu->regs = pcim_iomap_region(pdev, 0, KBUILD_MODNAME);
+	edu->regs = edu_iomap_bar0(pdev);
 	if (IS_ERR(edu->regs))
 		return PTR_ERR(edu->regs);
 	/*
@@ -429,6 +543,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			    &edu_roundtrip_fops);
 	debugfs_create_file("stale", 0200, edu->debugfs, edu, &edu_stale_fops);
 	debugfs_create_file("fault", 0200, edu->debugfs, edu, &edu_fault_fops);
+	debugfs_create_file("own_fault", 0200, edu->debugfs, edu,
+			    &edu_own_fault_fops);
 	debugfs_create_file("map_info", 0400, edu->debugfs, edu,
 			    &edu_map_info_fops);
 	debugfs_create_file("result", 0400, edu->debugfs, edu,
