@@ -85,7 +85,7 @@ static void viommu_leave_domain(struct viommu_endpoint *vdev)
 	spin_lock_irqsave(&old->lock, flags);
 	old->nr_endpoints--;
 	spin_unlock_irqrestore(&old->lock, flags);
-	vdev->vdomain = NULL;
+	viommu_set_endpoint_domain(vdev, NULL);
 }
 
 int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
@@ -120,7 +120,7 @@ int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
 	spin_unlock_irqrestore(&vdomain->lock, flags);
 	if (!vdomain->table)
 		ret = viommu_sync_req(vdomain->viommu) ?: ret;
-	vdev->vdomain = vdomain;
+	viommu_set_endpoint_domain(vdev, vdomain);
 	return ret;
 }
 
@@ -371,6 +371,8 @@ static int viommu_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "invalidations: %lld\n",
 		   atomic64_read(&st->invalidations));
 	seq_printf(s, "faults: %lld\n", atomic64_read(&st->faults));
+	seq_printf(s, "faults_handled: %lld\n",
+		   atomic64_read(&st->faults_handled));
 	seq_printf(s, "bad_responses: %lld\n",
 		   atomic64_read(&st->bad_responses));
 	seq_printf(s, "last_fault: endpoint %u reason %u address %#llx\n",

@@ -319,6 +319,37 @@ static const char *viommu_fault_reason(u8 reason)
 	}
 }
 
+/*
+ * Endpoint -> domain changes happen under the endpoint xarray's lock, so a
+ * domain seen under that lock by the fault path cannot be freed meanwhile.
+ */
+void viommu_set_endpoint_domain(struct viommu_endpoint *vdev,
+				struct viommu_domain *vdomain)
+{
+	unsigned long flags;
+
+	xa_lock_irqsave(&vdev->viommu->endpoints, flags);
+	vdev->vdomain = vdomain;
+	xa_unlock_irqrestore(&vdev->viommu->endpoints, flags);
+}
+
+/*
+ * Offer an address fault to the handler of the endpoint's domain
+ * (iommu_set_fault_handler, unmanaged domains). Returns 0 if it was handled.
+ * Called with the endpoint xarray locked.
+ */
+static int viommu_fault_to_domain(struct viommu_endpoint *vdev, u32 flags,
+				  u64 addr)
+{
+	int prot = flags & VIRTIO_IOMMU_FAULT_F_WRITE ? IOMMU_FAULT_WRITE :
+							IOMMU_FAULT_READ;
+
+	if (!vdev || !vdev->vdomain || !(flags & VIRTIO_IOMMU_FAULT_F_ADDRESS))
+		return -ENOSYS;
+	return report_iommu_fault(&vdev->vdomain->domain, vdev->dev, addr,
+				  prot);
+}
+
 static void viommu_report_fault(struct viommu_dev *viommu,
 				const struct virtio_iommu_fault *fault)
 {
@@ -334,11 +365,16 @@ static void viommu_report_fault(struct viommu_dev *viommu,
 	WRITE_ONCE(viommu->last_fault_endpoint, endpoint);
 	WRITE_ONCE(viommu->last_fault_reason, fault->reason);
 
-	if (!__ratelimit(&viommu->fault_rs))
-		return;
-
 	xa_lock(&viommu->endpoints);
 	vdev = xa_load(&viommu->endpoints, endpoint);
+	/* A domain with its own handler decides what the fault means */
+	if (!viommu_fault_to_domain(vdev, flags, addr)) {
+		atomic64_inc(&viommu->stats.faults_handled);
+		goto out_unlock;
+	}
+	if (!__ratelimit(&viommu->fault_rs))
+		goto out_unlock;
+
 	if (vdev)
 		name = dev_name(vdev->dev);
 	if (flags & VIRTIO_IOMMU_FAULT_F_ADDRESS)
@@ -351,6 +387,7 @@ static void viommu_report_fault(struct viommu_dev *viommu,
 	else
 		dev_err(viommu->dev, "%s fault from endpoint %u (%s)\n",
 			viommu_fault_reason(fault->reason), endpoint, name);
+out_unlock:
 	xa_unlock(&viommu->endpoints);
 }
 

@@ -51,6 +51,7 @@ struct viommu_stats {
 	atomic64_t	unmaps;
 	atomic64_t	invalidations;
 	atomic64_t	faults;
+	atomic64_t	faults_handled;	/* by a domain's fault handler */
 	atomic64_t	bad_responses;
 };
 
@@ -115,7 +116,10 @@ struct viommu_pgtf {
 struct viommu_endpoint {
 	struct device			*dev;
 	struct viommu_dev		*viommu;
-	/* Paging domain the endpoint is attached to, NULL otherwise */
+	/*
+	 * Paging domain the endpoint is attached to, NULL otherwise. Written
+	 * through viommu_set_endpoint_domain() only.
+	 */
 	struct viommu_domain		*vdomain;
 	struct list_head		resv_regions;
 	struct viommu_pgtf		pgtf;
@@ -162,6 +166,8 @@ int viommu_send_req_sync_len(struct viommu_dev *viommu, void *buf, size_t len,
 int viommu_init_vqs(struct viommu_dev *viommu);
 int viommu_fill_evtq(struct viommu_dev *viommu);
 void viommu_event_handler(struct virtqueue *vq);
+void viommu_set_endpoint_domain(struct viommu_endpoint *vdev,
+				struct viommu_domain *vdomain);
 bool viommu_skip_invalidation(struct viommu_dev *viommu,
 			      const struct viommu_skipped_inval *inval);
 void viommu_replay_skipped(struct viommu_dev *viommu);

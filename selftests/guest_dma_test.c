@@ -3,7 +3,8 @@
  * DMA of QEMU's edu device through virtio_iommu_pgt, in whatever mode the
  * device allows (classic MAP/UNMAP on stock QEMU, shared tables on the
  * patched one): round trips through the DMA API, a use-after-unmap that only
- * a skipped invalidation lets through, a fault on an unmapped IOVA, the
+ * a skipped invalidation lets through, a fault on an unmapped IOVA (logged,
+ * or given to the fault handler of a domain the driver owns), the
  * identity domain, and a module unload refused while the device is in use.
  */
 #include <stdio.h>
@@ -178,6 +179,33 @@ TEST_F(edu, fault_on_unmapped_iova_reported)
 	EXPECT_LE(iova, viommu_last_fault_addr());
 	EXPECT_GT(iova + 4096, viommu_last_fault_addr());
 	/* And the device is still fine */
+	EXPECT_EQ(0, edu_cmd("roundtrip", "1 4096"));
+}
+
+/*
+ * A driver that owns its domain and set a fault handler hears of the fault
+ * (report_iommu_fault) with the address and direction, instead of a log line.
+ */
+TEST_F(edu, fault_reaches_domain_handler)
+{
+	unsigned long long reported, iova, flags;
+	long long handled0 = viommu_stat("faults_handled");
+	char res[256];
+
+	ASSERT_LE(0, handled0);
+	ASSERT_EQ(0, edu_cmd("own_fault", "0x20000"));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("%s", res);
+	ASSERT_EQ(0, kv_get(res, "reported", &reported));
+	ASSERT_LE(1, reported);
+	ASSERT_EQ(0, kv_get(res, "iova", &iova));
+	EXPECT_LE(0x20000, iova);
+	EXPECT_GT(0x21000, iova);
+	/* edu read the buffer: IOMMU_FAULT_READ, not IOMMU_FAULT_WRITE */
+	ASSERT_EQ(0, kv_get(res, "flags", &flags));
+	EXPECT_EQ(0, flags);
+	EXPECT_LT(handled0, viommu_stat("faults_handled"));
+	/* And edu is back on its DMA domain */
 	EXPECT_EQ(0, edu_cmd("roundtrip", "1 4096"));
 }
 
