@@ -335,19 +335,19 @@ void viommu_set_endpoint_domain(struct viommu_endpoint *vdev,
 
 /*
  * Offer an address fault to the handler of the endpoint's domain
- * (iommu_set_fault_handler, unmanaged domains). Returns 0 if it was handled.
+ * (iommu_set_fault_handler, unmanaged domains). True if it was handled.
  * Called with the endpoint xarray locked.
  */
-static int viommu_fault_to_domain(struct viommu_endpoint *vdev, u32 flags,
-				  u64 addr)
+static bool viommu_fault_to_domain(struct viommu_endpoint *vdev, u32 flags,
+				   u64 addr)
 {
 	int prot = flags & VIRTIO_IOMMU_FAULT_F_WRITE ? IOMMU_FAULT_WRITE :
 							IOMMU_FAULT_READ;
 
 	if (!vdev || !vdev->vdomain || !(flags & VIRTIO_IOMMU_FAULT_F_ADDRESS))
-		return -ENOSYS;
-	return report_iommu_fault(&vdev->vdomain->domain, vdev->dev, addr,
-				  prot);
+		return false;
+	return !report_iommu_fault(&vdev->vdomain->domain, vdev->dev, addr,
+				   prot);
 }
 
 static void viommu_report_fault(struct viommu_dev *viommu,
@@ -368,7 +368,7 @@ static void viommu_report_fault(struct viommu_dev *viommu,
 	xa_lock(&viommu->endpoints);
 	vdev = xa_load(&viommu->endpoints, endpoint);
 	/* A domain with its own handler decides what the fault means */
-	if (!viommu_fault_to_domain(vdev, flags, addr)) {
+	if (viommu_fault_to_domain(vdev, flags, addr)) {
 		atomic64_inc(&viommu->stats.faults_handled);
 		goto out_unlock;
 	}
