@@ -6,7 +6,6 @@
 #ifndef IOMMU_NEST_GUEST_UTIL_H
 #define IOMMU_NEST_GUEST_UTIL_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -19,15 +18,6 @@
 
 #define VIOMMU_DEBUGFS	"/sys/kernel/debug/virtio_iommu_pgt"
 #define EDU_DEBUGFS	"/sys/kernel/debug/edu_dma"
-
-/* Copy a directory entry name, truncating to the buffer */
-static inline void copy_name(char *dst, size_t len, const char *src)
-{
-	size_t n = strnlen(src, len - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
 
 /* Load both modules; 0 on success. */
 static inline int guest_modules_load(void)
@@ -42,21 +32,7 @@ static inline int guest_modules_load(void)
 /* The virtio device name of the (first) guest IOMMU, e.g. "virtio0". */
 static inline int viommu_name(char *name, size_t len)
 {
-	DIR *d = opendir(VIOMMU_DEBUGFS);
-	struct dirent *de;
-	int ret = -1;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		copy_name(name, len, de->d_name);
-		ret = 0;
-		break;
-	}
-	closedir(d);
-	return ret;
+	return sysfs_find(VIOMMU_DEBUGFS, NULL, 0, NULL, 0, name, len);
 }
 
 /*
@@ -187,37 +163,28 @@ static inline int kv_get(const char *line, const char *key,
 	return 0;
 }
 
+/*
+ * Whether an edu_dma roundtrip result says COUNT transfers matched through a
+ * translated address: an IOVA below edu's 28-bit limit that is not the RAM
+ * address. 0 if so.
+ */
+static inline int edu_roundtrip_translated(const char *res,
+					   unsigned long long count)
+{
+	unsigned long long ok, iova, phys;
+
+	if (kv_get(res, "ok", &ok) || kv_get(res, "iova_out", &iova) ||
+	    kv_get(res, "phys_out", &phys))
+		return -1;
+	return ok == count && iova < (1ULL << 28) && iova != phys ? 0 : -1;
+}
+
 /* sysfs directory name (domain:bus:dev.fn) of the first PCI vendor:device */
 static inline int pci_find(unsigned int vendor, unsigned int device,
 			   char *bdf, size_t len)
 {
-	char path[300], v[16], d[16];
-	DIR *dir = opendir("/sys/bus/pci/devices");
-	struct dirent *de;
-	int ret = -1;
-
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-			 de->d_name);
-		if (read_line(path, v, sizeof(v)))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		if (read_line(path, d, sizeof(d)))
-			continue;
-		if (strtoul(v, NULL, 0) == vendor &&
-		    strtoul(d, NULL, 0) == device) {
-			copy_name(bdf, len, de->d_name);
-			ret = 0;
-			break;
-		}
-	}
-	closedir(dir);
-	return ret;
+	return sysfs_find("/sys/bus/pci/devices", "vendor", vendor,
+			  "device", device, bdf, len);
 }
 
 /* Name of the IOMMU instance (/sys/class/iommu/...) a PCI device sits behind */

@@ -3,7 +3,6 @@
  * The guest module, loaded by modprobe, binds the virtio-iommu device (virtio
  * device ID 23) and the in-tree virtio_iommu driver stays away from it.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,27 +15,8 @@
 /* Find the virtio device with ID 23; fills its sysfs name. */
 static int find_viommu(char *name, size_t len)
 {
-	char path[300], id[32];
-	struct dirent *de;
-	DIR *d = opendir("/sys/bus/virtio/devices");
-	int ret = -1;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device",
-			 de->d_name);
-		if (read_line(path, id, sizeof(id)) == 0 &&
-		    strtol(id, NULL, 0) == VIRTIO_ID_IOMMU) {
-			snprintf(name, len, "%s", de->d_name);
-			ret = 0;
-			break;
-		}
-	}
-	closedir(d);
-	return ret;
+	return sysfs_find("/sys/bus/virtio/devices", "device", VIRTIO_ID_IOMMU,
+			  NULL, 0, name, len);
 }
 
 /*
