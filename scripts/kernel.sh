@@ -29,6 +29,15 @@ if [ -e "$out/.done" ]; then
 	exit 0
 fi
 
+# One build per directory: a second caller waits, then finds it done.
+mkdir -p "$CACHE/kernel"
+exec 9>"$out.lock"
+flock 9
+if [ -e "$out/.done" ]; then
+	echo "$out"
+	exit 0
+fi
+
 log "kernel: building $srcver ($flavour, fragment $hash) in $out"
 start=$SECONDS
 mkdir -p "$out"
