@@ -112,9 +112,9 @@ int viommu_classic_send_unmap(struct viommu_dev *viommu, u32 domain_id,
 	return viommu_add_req(viommu, &req, sizeof(req));
 }
 
+/* The mappings tree is set up by the allocation: it may hold some already. */
 int viommu_classic_init(struct viommu_domain *vdomain)
 {
-	vdomain->mappings = RB_ROOT_CACHED;
 	vdomain->domain.pgsize_bitmap = vdomain->viommu->pgsize_bitmap;
 	vdomain->domain.ops = &viommu_classic_ops;
 	return 0;
@@ -212,6 +212,7 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 	struct virtio_iommu_req_map req;
 	struct viommu_mapping *mapping;
 	unsigned long irqflags;
+	bool live;
 	int ret = 0;
 	u32 flags;
 
@@ -228,7 +229,8 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 	 * mapping or sees it sent here, never both.
 	 */
 	spin_lock_irqsave(&vdomain->lock, irqflags);
-	if (vdomain->nr_endpoints) {
+	live = vdomain->nr_endpoints;
+	if (live) {
 		viommu_fill_map_req(&req, vdomain->id, iova, last, paddr,
 				    flags);
 		ret = viommu_add_req(vdomain->viommu, &req, sizeof(req));
@@ -241,9 +243,15 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 		kfree(mapping);
 		return ret;
 	}
-	atomic64_inc(&vdomain->viommu->stats.maps);
 	*mapped = size;
-	return 0;
+	if (!live)
+		return 0;
+	atomic64_inc(&vdomain->viommu->stats.maps);
+	/*
+	 * Where iotlb_sync_map cannot fail (compat.h), complete the MAP now:
+	 * on error the core unmaps the *mapped bytes.
+	 */
+	return VIOMMU_SYNC_IN_MAP ? viommu_sync_req(vdomain->viommu) : 0;
 }
 
 static size_t viommu_classic_unmap_pages(struct iommu_domain *domain,
@@ -297,8 +305,9 @@ static phys_addr_t viommu_classic_iova_to_phys(struct iommu_domain *domain,
 	return paddr;
 }
 
-static int viommu_classic_iotlb_sync_map(struct iommu_domain *domain,
-					 unsigned long iova, size_t size)
+static int __maybe_unused
+viommu_classic_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova,
+			      size_t size)
 {
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
@@ -313,7 +322,9 @@ static void viommu_classic_iotlb_sync(struct iommu_domain *domain,
 {
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
-	viommu_sync_req(vdomain->viommu);
+	/* Unmaps of a domain without endpoints queue nothing. */
+	if (viommu_domain_live(vdomain))
+		viommu_sync_req(vdomain->viommu);
 }
 
 static void viommu_classic_flush_iotlb_all(struct iommu_domain *domain)
@@ -324,12 +335,14 @@ static void viommu_classic_flush_iotlb_all(struct iommu_domain *domain)
 		viommu_sync_req(vdomain->viommu);
 }
 
-static void viommu_classic_domain_free(struct iommu_domain *domain)
+/* Also frees domains never bound to a viommu (6.1, see viommu.h). */
+void viommu_classic_domain_free(struct iommu_domain *domain)
 {
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
 	viommu_classic_free(vdomain);
-	ida_free(&vdomain->viommu->domain_ids, vdomain->id);
+	if (vdomain->viommu)
+		ida_free(&vdomain->viommu->domain_ids, vdomain->id);
 	kfree(vdomain);
 }
 
@@ -343,7 +356,10 @@ const struct iommu_domain_ops viommu_classic_ops = {
 	.map_pages		= viommu_classic_map_pages,
 	.unmap_pages		= viommu_classic_unmap_pages,
 	.iova_to_phys		= viommu_classic_iova_to_phys,
+#ifdef VIOMMU_HAVE_SYNC_MAP_ERR
+	/* 6.1's returns void: map_pages syncs there (VIOMMU_SYNC_IN_MAP) */
 	.iotlb_sync_map		= viommu_classic_iotlb_sync_map,
+#endif
 	.iotlb_sync		= viommu_classic_iotlb_sync,
 	.flush_iotlb_all	= viommu_classic_flush_iotlb_all,
 	.free			= viommu_classic_domain_free,

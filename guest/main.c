@@ -88,12 +88,129 @@ static void viommu_leave_domain(struct viommu_endpoint *vdev)
 	viommu_set_endpoint_domain(vdev, NULL);
 }
 
+/*
+ * A paging domain not bound to a viommu yet. Until it is, it records
+ * mappings like a classic domain without endpoints, in pages of PAGE_SIZE
+ * (where the core allocates without a device, 6.1, it needs a page size
+ * before the first attach).
+ */
+static struct viommu_domain *viommu_domain_new(void)
+{
+	struct viommu_domain *vdomain;
+
+	vdomain = kzalloc(sizeof(*vdomain), GFP_KERNEL);
+	if (!vdomain)
+		return NULL;
+
+	spin_lock_init(&vdomain->lock);
+	vdomain->mappings = RB_ROOT_CACHED;
+	vdomain->map_flags = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE |
+			     VIRTIO_IOMMU_MAP_F_MMIO;
+	vdomain->domain.pgsize_bitmap = PAGE_SIZE;
+	vdomain->domain.ops = &viommu_classic_ops;
+	return vdomain;
+}
+
+/*
+ * Bind @vdomain to @vdev's viommu: a domain ID, the device's input range, and
+ * a shared table if @table and the endpoint can walk one, classic otherwise.
+ * A domain that recorded mappings before it was bound stays classic: the
+ * first attach replays them.
+ */
+static int viommu_domain_bind(struct viommu_domain *vdomain,
+			      struct viommu_endpoint *vdev, bool table)
+{
+	struct viommu_dev *viommu = vdev->viommu;
+	unsigned long granule = 1UL << __ffs(viommu->pgsize_bitmap);
+	int id, ret = -ENODEV;
+
+	id = ida_alloc_range(&viommu->domain_ids, viommu->first_domain,
+			     viommu->last_domain, GFP_KERNEL);
+	if (id < 0)
+		return id;
+
+	vdomain->id = id;
+	vdomain->viommu = viommu;
+	vdomain->map_flags = viommu->map_flags;
+	vdomain->domain.geometry = viommu->geometry;
+
+	if (table && viommu->table_mode &&
+	    RB_EMPTY_ROOT(&vdomain->mappings.rb_root)) {
+		ret = viommu_table_init(vdomain, vdev);
+		if (ret)
+			dev_info_once(vdev->dev,
+				      "page-table format unusable (%d), using MAP/UNMAP\n",
+				      ret);
+	}
+	if (!ret)
+		return 0;
+
+	if (granule > PAGE_SIZE) {
+		dev_err(vdev->dev, "device granule %#lx exceeds PAGE_SIZE\n",
+			granule);
+		ida_free(&viommu->domain_ids, id);
+		vdomain->viommu = NULL;
+		return -ENODEV;
+	}
+	viommu_classic_init(vdomain);
+	return 0;
+}
+
+/*
+ * An identity-mapped classic domain for @vdev, whose device has no
+ * BYPASS_CONFIG: the input range mapped 1:1 around the reserved regions.
+ */
+static int viommu_domain_bind_identity(struct viommu_domain *vdomain,
+				       struct viommu_endpoint *vdev)
+{
+	int ret;
+
+	ret = viommu_domain_bind(vdomain, vdev, false);
+	if (ret)
+		return ret;
+	ret = viommu_classic_map_identity(vdev, vdomain);
+	if (ret) {
+		ida_free(&vdev->viommu->domain_ids, vdomain->id);
+		vdomain->viommu = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Bind a domain the core allocated without a device (6.1) at its first
+ * attach. Attaches of one domain to several groups are not serialised by the
+ * core, hence the mutex; once bound, a domain stays bound.
+ */
+static DEFINE_MUTEX(viommu_bind_lock);
+
+static int viommu_domain_bind_once(struct viommu_domain *vdomain,
+				   struct viommu_endpoint *vdev, bool identity)
+{
+	int ret = 0;
+
+	if (READ_ONCE(vdomain->viommu))
+		return 0;
+
+	mutex_lock(&viommu_bind_lock);
+	if (!vdomain->viommu) {
+		if (identity)
+			ret = viommu_domain_bind_identity(vdomain, vdev);
+		else
+			ret = viommu_domain_bind(vdomain, vdev, true);
+	}
+	mutex_unlock(&viommu_bind_lock);
+	return ret;
+}
+
 int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
 {
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	unsigned long flags;
 	int ret;
 
+	ret = viommu_domain_bind_once(vdomain, vdev, false);
+	if (ret)
+		return ret;
 	if (vdomain->viommu != vdev->viommu)
 		return -EINVAL;
 	if (vdev->vdomain == vdomain)
@@ -124,19 +241,25 @@ int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev)
 	return ret;
 }
 
-static int viommu_attach_identity(VIOMMU_ATTACH_PARAMS)
+static int viommu_attach_bypass(struct viommu_endpoint *vdev)
 {
-	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	int ret;
 
-	if (!vdev->viommu->bypass_config)
-		return -EOPNOTSUPP;
 	ret = viommu_send_attach(vdev, vdev->viommu->identity_domain_id,
 				 VIRTIO_IOMMU_ATTACH_F_BYPASS);
 	if (ret)
 		return ret;
 	viommu_leave_domain(vdev);
 	return 0;
+}
+
+static int viommu_attach_identity(VIOMMU_ATTACH_PARAMS)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+
+	if (!vdev->viommu->bypass_config)
+		return -EOPNOTSUPP;
+	return viommu_attach_bypass(vdev);
 }
 
 /* Only handed out when the device offers BYPASS_CONFIG. */
@@ -163,64 +286,27 @@ static int viommu_attach_blocked(VIOMMU_ATTACH_PARAMS)
 	return 0;
 }
 
-static struct iommu_domain viommu_blocked_domain = {
+static struct iommu_domain viommu_blocked_domain __maybe_unused = {
 	.type = IOMMU_DOMAIN_BLOCKED,
 	.ops = &(const struct iommu_domain_ops) {
 		.attach_dev = viommu_attach_blocked,
 	},
 };
 
-static struct viommu_domain *viommu_domain_alloc(struct viommu_dev *viommu)
-{
-	struct viommu_domain *vdomain;
-	int id;
-
-	vdomain = kzalloc(sizeof(*vdomain), GFP_KERNEL);
-	if (!vdomain)
-		return ERR_PTR(-ENOMEM);
-
-	id = ida_alloc_range(&viommu->domain_ids, viommu->first_domain,
-			     viommu->last_domain, GFP_KERNEL);
-	if (id < 0) {
-		kfree(vdomain);
-		return ERR_PTR(id);
-	}
-
-	spin_lock_init(&vdomain->lock);
-	vdomain->id = id;
-	vdomain->viommu = viommu;
-	vdomain->map_flags = viommu->map_flags;
-	vdomain->domain.geometry = viommu->geometry;
-	return vdomain;
-}
-
-static struct iommu_domain *viommu_domain_alloc_paging(struct device *dev)
+static __maybe_unused struct iommu_domain *
+viommu_domain_alloc_paging(struct device *dev)
 {
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
-	struct viommu_dev *viommu = vdev->viommu;
 	struct viommu_domain *vdomain;
-	int ret = -ENODEV;
+	int ret;
 
-	vdomain = viommu_domain_alloc(viommu);
-	if (IS_ERR(vdomain))
-		return ERR_CAST(vdomain);
-
-	if (viommu->table_mode) {
-		ret = viommu_table_init(vdomain, vdev);
-		if (ret)
-			dev_info_once(dev,
-				      "page-table format unusable (%d), using MAP/UNMAP\n",
-				      ret);
-	}
+	vdomain = viommu_domain_new();
+	if (!vdomain)
+		return ERR_PTR(-ENOMEM);
+	ret = viommu_domain_bind(vdomain, vdev, true);
 	if (ret) {
-		if (1UL << __ffs(viommu->pgsize_bitmap) > PAGE_SIZE) {
-			dev_err(dev, "device granule %#lx exceeds PAGE_SIZE\n",
-				1UL << __ffs(viommu->pgsize_bitmap));
-			ida_free(&viommu->domain_ids, vdomain->id);
-			kfree(vdomain);
-			return ERR_PTR(-ENODEV);
-		}
-		viommu_classic_init(vdomain);
+		kfree(vdomain);
+		return ERR_PTR(ret);
 	}
 	return &vdomain->domain;
 }
@@ -235,16 +321,75 @@ viommu_domain_alloc_identity(struct device *dev)
 	if (vdev->viommu->bypass_config)
 		return &viommu_identity_domain;
 
-	/* No bypass: a classic domain that maps everything 1:1 */
-	vdomain = viommu_domain_alloc(vdev->viommu);
-	if (IS_ERR(vdomain))
-		return ERR_CAST(vdomain);
-	viommu_classic_init(vdomain);
-	ret = viommu_classic_map_identity(vdev, vdomain);
+	vdomain = viommu_domain_new();
+	if (!vdomain)
+		return ERR_PTR(-ENOMEM);
+	ret = viommu_domain_bind_identity(vdomain, vdev);
 	if (ret) {
-		vdomain->domain.ops->free(&vdomain->domain);
+		kfree(vdomain);
 		return ERR_PTR(ret);
 	}
+	return &vdomain->domain;
+}
+
+/*
+ * Kernels whose domain_alloc names no device (6.1): identity and blocked
+ * domains are allocated per group too. An identity domain bypasses when the
+ * device offers BYPASS_CONFIG and becomes an identity-mapped classic domain
+ * for its first endpoint otherwise; a blocked domain needs no state.
+ */
+static int viommu_attach_identity_unbound(VIOMMU_ATTACH_PARAMS)
+{
+	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
+	struct viommu_domain *vdomain = to_viommu_domain(domain);
+	int ret;
+
+	if (vdev->viommu->bypass_config)
+		return viommu_attach_bypass(vdev);
+
+	ret = viommu_domain_bind_once(vdomain, vdev, true);
+	if (ret)
+		return ret;
+	return viommu_attach_paging(vdomain, dev);
+}
+
+static const struct iommu_domain_ops viommu_identity_unbound_ops __maybe_unused = {
+	.attach_dev	= viommu_attach_identity_unbound,
+	.free		= viommu_classic_domain_free,
+};
+
+static const struct iommu_domain_ops viommu_blocked_unbound_ops __maybe_unused = {
+	.attach_dev	= viommu_attach_blocked,
+	.free		= viommu_classic_domain_free,
+};
+
+static __maybe_unused struct iommu_domain *
+viommu_domain_alloc_type(unsigned int type)
+{
+	const struct iommu_domain_ops *ops;
+	struct viommu_domain *vdomain;
+
+	switch (type) {
+	case IOMMU_DOMAIN_UNMANAGED:
+	case IOMMU_DOMAIN_DMA:
+	case IOMMU_DOMAIN_DMA_FQ:
+		/* Bound, and made classic or table, at the first attach */
+		ops = &viommu_classic_ops;
+		break;
+	case IOMMU_DOMAIN_IDENTITY:
+		ops = &viommu_identity_unbound_ops;
+		break;
+	case IOMMU_DOMAIN_BLOCKED:
+		ops = &viommu_blocked_unbound_ops;
+		break;
+	default:
+		return NULL;
+	}
+
+	vdomain = viommu_domain_new();
+	if (!vdomain)
+		return NULL;
+	vdomain->domain.ops = ops;
 	return &vdomain->domain;
 }
 
@@ -256,6 +401,13 @@ static struct iommu_device *viommu_probe_device(struct device *dev)
 	unsigned int i;
 	int ret;
 
+	/*
+	 * 6.1 offers every device of the platform and PCI buses, including
+	 * those whose empty fwspec only names the IOMMU they wait for: they
+	 * come back through of_xlate once it is registered.
+	 */
+	if (!fwspec || !fwspec->num_ids)
+		return ERR_PTR(-ENODEV);
 	viommu = viommu_get_by_fwnode(fwspec->iommu_fwnode);
 	if (!viommu)
 		return ERR_PTR(-ENODEV);
@@ -297,13 +449,20 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/* The core attached the release (blocked) domain before calling this. */
+/*
+ * The core attached the release (blocked) domain before calling this; where
+ * it does not (compat.h), park the endpoint there ourselves, so that the
+ * device stops using a domain that may be freed next.
+ */
 static void viommu_release_device(struct device *dev)
 {
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
 	struct viommu_endpoint *vdev = dev_iommu_priv_get(dev);
 	unsigned int i;
 
+	if (!VIOMMU_CORE_BLOCKS_ON_RELEASE &&
+	    viommu_send_attach(vdev, vdev->viommu->blocked_domain_id, 0))
+		dev_warn(dev, "cannot block the released endpoint\n");
 	for (i = 0; i < fwspec->num_ids; i++)
 		xa_cmpxchg_irq(&vdev->viommu->endpoints, fwspec->ids[i], vdev,
 			       NULL, GFP_KERNEL);
@@ -319,38 +478,40 @@ static struct iommu_group *viommu_device_group(struct device *dev)
 	return generic_device_group(dev);
 }
 
-static int viommu_of_xlate(struct device *dev,
-			   const struct of_phandle_args *args)
+static int viommu_of_xlate(struct device *dev, VIOMMU_OF_PHANDLE_ARGS *args)
 {
 	return iommu_fwspec_add_ids(dev, args->args, 1);
 }
 
 static bool viommu_capable(struct device *dev, enum iommu_cap cap)
 {
-	switch (cap) {
-	case IOMMU_CAP_CACHE_COHERENCY:
-	case IOMMU_CAP_DEFERRED_FLUSH:
-		return true;
-	default:
-		return false;
-	}
+	return cap == IOMMU_CAP_CACHE_COHERENCY ||
+	       viommu_cap_is_deferred_flush(cap);
 }
 
 static const struct iommu_ops viommu_ops = {
 	.capable		= viommu_capable,
+#ifdef VIOMMU_HAVE_DOMAIN_ALLOC_PAGING
+	/* 6.12, 7.x: the core names the endpoint a domain is for */
 #ifdef VIOMMU_HAVE_DOMAIN_ALLOC_IDENTITY
 	.domain_alloc_identity	= viommu_domain_alloc_identity,
 #else
 	.identity_domain	= &viommu_identity_domain,
 #endif
 	.domain_alloc_paging	= viommu_domain_alloc_paging,
+	.blocked_domain		= &viommu_blocked_domain,
+#else
+	/* 6.1: one callback for every type, bound at the first attach */
+	.domain_alloc		= viommu_domain_alloc_type,
+#endif
+#ifdef VIOMMU_HAVE_RELEASE_DOMAIN
+	.release_domain		= &viommu_blocked_domain,
+#endif
 	.probe_device		= viommu_probe_device,
 	.release_device		= viommu_release_device,
 	.device_group		= viommu_device_group,
 	.get_resv_regions	= viommu_get_resv_regions,
 	.of_xlate		= viommu_of_xlate,
-	.blocked_domain		= &viommu_blocked_domain,
-	.release_domain		= &viommu_blocked_domain,
 	.owner			= THIS_MODULE,
 	/* Only used for domains the driver did not allocate: none */
 	.default_domain_ops	= &viommu_classic_ops,

@@ -422,13 +422,16 @@ void viommu_event_handler(struct virtqueue *vq)
 
 int viommu_init_vqs(struct viommu_dev *viommu)
 {
-	struct virtqueue_info vqs_info[VIOMMU_NR_VQS] = {
-		[VIOMMU_REQUEST_VQ] = { "request" },
-		[VIOMMU_EVENT_VQ] = { "event", viommu_event_handler },
+	vq_callback_t *callbacks[VIOMMU_NR_VQS] = {
+		[VIOMMU_EVENT_VQ] = viommu_event_handler,
+	};
+	static const char * const names[VIOMMU_NR_VQS] = {
+		[VIOMMU_REQUEST_VQ] = "request",
+		[VIOMMU_EVENT_VQ] = "event",
 	};
 
-	return virtio_find_vqs(viommu->vdev, VIOMMU_NR_VQS, viommu->vqs,
-			       vqs_info, NULL);
+	return viommu_compat_find_vqs(viommu->vdev, VIOMMU_NR_VQS, viommu->vqs,
+				      callbacks, names);
 }
 
 int viommu_fill_evtq(struct viommu_dev *viommu)

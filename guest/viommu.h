@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/idr.h>
+#include <linux/interval_tree.h>
 #include <linux/io-pgtable.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
@@ -133,6 +134,10 @@ struct viommu_mapping {
 
 struct viommu_domain {
 	struct iommu_domain		domain;
+	/*
+	 * NULL until the domain is bound to a viommu: at allocation where
+	 * the core names a device, at the first attach otherwise (6.1).
+	 */
 	struct viommu_dev		*viommu;
 	u32				id;
 	u32				map_flags;
@@ -180,6 +185,7 @@ int viommu_classic_replay(struct viommu_domain *vdomain);
 void viommu_classic_free(struct viommu_domain *vdomain);
 int viommu_classic_send_unmap(struct viommu_dev *viommu, u32 domain_id,
 			      u64 start, u64 end);
+void viommu_classic_domain_free(struct iommu_domain *domain);
 extern const struct iommu_domain_ops viommu_classic_ops;
 
 /* domain_table.c */
