@@ -46,6 +46,14 @@ profile_smmuv3() { QEMU=$(stock_qemu); smmuv3_machine; }
 profile_smmuv3_nest() { QEMU=$(patched_qemu); smmuv3_machine; }
 profile_viommu() { QEMU=$(stock_qemu); viommu_machine; }
 profile_viommu_pgt() { QEMU=$(patched_qemu); viommu_machine; }
+# viommu-pgt with a device offering only granules above the guest's 4K
+# PAGE_SIZE (16K|64K: a host SMMU without GRAN4K): the driver negotiates the
+# page-table extension and has to fall back to MAP/UNMAP domains.
+profile_viommu_pgt_nogran() {
+	QEMU=$(patched_qemu)
+	viommu_machine
+	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x14000)
+}
 
 # The nested chain's "host machine" L1 (scripts/chain.sh): SMMUv3 with nesting,
 # EL2 so that L1 runs KVM, edu to assign to L2. The patched QEMU (IDR3.FWB,

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fallback to classic MAP/UNMAP when the device offers the page-table
+ * extension in a format the driver cannot use: the viommu-pgt-nogran profile
+ * (scripts/profiles.sh) offers only the 16K and 64K granules, both above the
+ * guest's 4K PAGE_SIZE. The driver negotiates the feature, says why it does
+ * not use it, and its domains are classic: DMA maps and unmaps trap as MAP and
+ * UNMAP requests and no INVALIDATE is ever sent. guest_dma_test and
+ * guest_blk_test check DMA itself in the same VM.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+
+#include "kselftest_harness.h"
+#include "guest_util.h"
+
+/* guest/main.c, with -EOPNOTSUPP: no offered granule fits PAGE_SIZE */
+#define FALLBACK_LINE	"page-table format unusable (-95), using MAP/UNMAP"
+
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
+
+/* Whether the kernel log buffer holds @text; -1 if it cannot be read */
+static int klog_contains(const char *text)
+{
+	int len = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *buf;
+	int n, found;
+
+	if (len <= 0)
+		return -1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, len);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	found = !!strstr(buf, text);
+	free(buf);
+	return found;
+}
+
+FIXTURE(fallback) {
+	char bdf[64];
+};
+
+FIXTURE_SETUP(fallback)
+{
+	ASSERT_EQ(0, guest_modules_load());
+	ASSERT_EQ(0, pci_find(0x1234, 0x11e8, self->bdf, sizeof(self->bdf)));
+}
+
+FIXTURE_TEARDOWN(fallback)
+{
+}
+
+/* The device offers the extension and the driver negotiated it */
+TEST_F(fallback, feature_negotiated)
+{
+	char mode[32];
+
+	ASSERT_EQ(0, viommu_mode(mode, sizeof(mode)));
+	EXPECT_STREQ("table", mode);
+}
+
+TEST_F(fallback, reason_logged)
+{
+	EXPECT_EQ(1, klog_contains(FALLBACK_LINE));
+}
+
+/* 8 round trips = 16 maps and 16 unmaps, each one a request */
+TEST_F(fallback, domains_classic)
+{
+	long long maps0 = viommu_stat("maps"), unmaps0 = viommu_stat("unmaps");
+	unsigned long long ok;
+	char res[256];
+
+	ASSERT_LE(0, maps0);
+	ASSERT_EQ(0, edu_cmd("roundtrip", "8 4096"));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("%s", res);
+	ASSERT_EQ(0, kv_get(res, "ok", &ok));
+	EXPECT_EQ(8, ok);
+	EXPECT_LE(maps0 + 16, viommu_stat("maps"));
+	EXPECT_LE(unmaps0 + 16, viommu_stat("unmaps"));
+	/* No table-mode domain since boot */
+	EXPECT_EQ(0, viommu_stat("invalidations"));
+}
+
+TEST_HARNESS_MAIN
