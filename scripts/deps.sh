@@ -54,4 +54,19 @@ if [ ! -x "$CACHE/busybox-arm64/bin/busybox" ]; then
 	dpkg-deb -x "$tmp"/busybox-static_*.deb "$CACHE/busybox-arm64"
 	rm -rf "$tmp"
 fi
+# UEFI firmware for the ACPI boot profiles (viommu-acpi): edk2's QEMU_EFI.fd
+# from Debian's qemu-efi-aarch64, unpacked privately, never installed.
+efi=$CACHE/efi-aarch64
+if [ ! -s "$efi/QEMU_EFI.fd" ]; then
+	log "apt: downloading qemu-efi-aarch64 (private bookworm state)"
+	papt bookworm update >/dev/null
+	tmp=$(mktemp -d)
+	(cd "$tmp" && papt bookworm download qemu-efi-aarch64 >/dev/null 2>&1)
+	dpkg-deb -x "$tmp"/qemu-efi-aarch64_*.deb "$tmp/x"
+	mkdir -p "$efi"
+	basename "$tmp"/qemu-efi-aarch64_*.deb .deb >"$efi/version"
+	cp "$tmp/x/usr/share/qemu-efi-aarch64/QEMU_EFI.fd" "$efi/QEMU_EFI.fd.tmp"
+	mv "$efi/QEMU_EFI.fd.tmp" "$efi/QEMU_EFI.fd"
+	rm -rf "$tmp"
+fi
 log "deps: ready (cache $CACHE)"

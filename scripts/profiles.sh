@@ -55,6 +55,19 @@ profile_viommu_pgt_nogran() {
 	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x14000)
 }
 
+# The viommu machine booted through UEFI (edk2, Debian's QEMU_EFI.fd, fetched
+# by deps.sh): edk2 loads -kernel/-initrd/-append over fw_cfg and hands the
+# kernel QEMU's ACPI tables and no DT, so endpoints behind virtio-iommu-pci
+# are found through the VIOT table. acpi=force: ACPI even if a DT came along
+# (firmware_test acpi checks what the VM got).
+uefi_acpi() {
+	FIRMWARE=$CACHE/efi-aarch64/QEMU_EFI.fd
+	[ -s "$FIRMWARE" ] || die "$FIRMWARE missing: run scripts/deps.sh"
+	KERNEL_ARGS=acpi=force
+}
+profile_viommu_acpi() { QEMU=$(stock_qemu); viommu_machine; uefi_acpi; }
+profile_viommu_pgt_acpi() { QEMU=$(patched_qemu); viommu_machine; uefi_acpi; }
+
 # The nested chain's "host machine" L1 (scripts/chain.sh): SMMUv3 with nesting,
 # EL2 so that L1 runs KVM, edu to assign to L2. The patched QEMU (IDR3.FWB,
 # needed by arm-smmu-v3 for iommufd vIOMMUs) when it builds and runs, else

@@ -31,6 +31,9 @@ else
 fi
 [ -s "$list" ] || die "no tests for profile $profile"
 
+# A profile may set FIRMWARE (UEFI image: -bios, which loads -kernel, -initrd
+# and -append over fw_cfg) and KERNEL_ARGS (added to the command line).
+FIRMWARE="" KERNEL_ARGS=""
 "$fn"
 base=$RESULTS/initramfs.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
@@ -41,13 +44,14 @@ cp "$list" "$extra/tests.list"
 cat "$base" "$RUN_DIR/tests.cpio" >"$RUN_DIR/initramfs.cpio"
 
 # deferred_probe_timeout: allnoconfig leaves the Kconfig default at 0, so devices
-# behind a modular IOMMU would stop waiting for it before /init can modprobe it.
-cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}"
+# behind a modular IOMMU would stop waiting for it before /init can modprobe it
+# (test.config now sets 30 too; kept for kernels built without it).
+cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}${KERNEL_ARGS:+ $KERNEL_ARGS}"
 log "vm: $profile: $(wc -l <"$list") program(s), $(basename "$QEMU") $(${QEMU} --version | head -1 | awk '{print $4}')"
 start=$SECONDS
 rc=0
 timeout -s KILL "${VM_TIMEOUT:-1500}" "$QEMU" -nographic -no-reboot -nic none \
-	-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
+	-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" ${FIRMWARE:+-bios "$FIRMWARE"} \
 	-kernel "$kdir/arch/arm64/boot/Image" -initrd "$RUN_DIR/initramfs.cpio" \
 	-append "$cmdline" </dev/null >"$RUN_DIR/console.log" 2>&1 || rc=$?
 echo $((SECONDS - start)) >"$RUN_DIR/seconds"
