@@ -9,6 +9,7 @@
 
 #include <linux/iommu.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/virtio_config.h>
 
 struct device;
@@ -93,6 +94,20 @@ static inline bool viommu_cap_is_deferred_flush(enum iommu_cap cap)
 #else
 #define VIOMMU_SYNC_IN_MAP	true
 #endif
+
+/*
+ * VIOMMU_HAVE_BUS_IOMMU_OPS: iommu_device_register() stores the iommu_ops in
+ * the platform and PCI bus types (6.1) and nothing ever clears them, so the
+ * core offers every device added later to our probe_device, even after the
+ * IOMMU is unregistered. Once it has been registered, the module must stay:
+ * take a reference that is never dropped.
+ */
+static inline void viommu_compat_pin_module(void)
+{
+#ifdef VIOMMU_HAVE_BUS_IOMMU_OPS
+	__module_get(THIS_MODULE);
+#endif
+}
 
 /*
  * VIOMMU_HAVE_VIRTQUEUE_INFO: virtio_find_vqs() takes an array of struct

@@ -179,7 +179,8 @@ static int viommu_domain_bind_identity(struct viommu_domain *vdomain,
 /*
  * Bind a domain the core allocated without a device (6.1) at its first
  * attach. Attaches of one domain to several groups are not serialised by the
- * core, hence the mutex; once bound, a domain stays bound.
+ * core, hence the mutex: a domain is seen bound only once binding is
+ * complete. Once bound, a domain stays bound.
  */
 static DEFINE_MUTEX(viommu_bind_lock);
 
@@ -187,9 +188,6 @@ static int viommu_domain_bind_once(struct viommu_domain *vdomain,
 				   struct viommu_endpoint *vdev, bool identity)
 {
 	int ret = 0;
-
-	if (READ_ONCE(vdomain->viommu))
-		return 0;
 
 	mutex_lock(&viommu_bind_lock);
 	if (!vdomain->viommu) {
@@ -748,6 +746,7 @@ static int viommu_probe(struct virtio_device *vdev)
 	mutex_unlock(&viommu_devices_lock);
 
 	/* Probes the endpoints that were waiting for us (deferred probe). */
+	viommu_compat_pin_module();
 	ret = iommu_device_register(&viommu->iommu, &viommu_ops, dev->parent);
 	if (ret)
 		goto err_unlist;
