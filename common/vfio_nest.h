@@ -6,7 +6,8 @@
  * Each open file of /dev/vfio-nest is one VM context. The VMM opens its VFIO
  * devices through their cdevs and binds them to an iommufd itself; it then
  * hands /dev/vfio-nest a device (device fd + iommufd + iommufd device id),
- * the VM's stage 2 (an IOAS or NEST_PARENT HWPT id in that iommufd) and the
+ * the VM's stage 2 (an IOAS id in that iommufd, optionally with a
+ * NEST_PARENT HWPT the VMM allocated on it) and the
  * guest's page-table configuration in an architecture-neutral form. The
  * module builds every IOMMU-specific structure (context descriptor, stream
  * table entry, invalidation commands) itself; the VMM never composes one.
@@ -88,6 +89,7 @@ enum vfio_nest_format {
  * @VFIO_NEST_FIELD_ENTRY_IOVA: an invalidation entry's iova
  * @VFIO_NEST_FIELD_ENTRY_NR_PAGES: an invalidation entry's nr_pages
  * @VFIO_NEST_FIELD_ENTRY_RESERVED: an invalidation entry's __reserved
+ * @VFIO_NEST_FIELD_S2_HWPT_ID: s2_hwpt_id
  */
 enum vfio_nest_field {
 	VFIO_NEST_FIELD_NONE = 0,
@@ -125,6 +127,7 @@ enum vfio_nest_field {
 	VFIO_NEST_FIELD_ENTRY_IOVA,
 	VFIO_NEST_FIELD_ENTRY_NR_PAGES,
 	VFIO_NEST_FIELD_ENTRY_RESERVED,
+	VFIO_NEST_FIELD_S2_HWPT_ID,
 };
 
 /**
@@ -149,6 +152,8 @@ struct vfio_nest_version {
 #define VFIO_NEST_CAP_HW_DIRTY		0x2U /* TCR.HD accepted */
 #define VFIO_NEST_CAP_RANGE_INV		0x4U /* range TLBI in one command */
 #define VFIO_NEST_CAP_NESTING		0x8U /* ATTACH_TABLE can work */
+/* ATTACH_TABLE takes a VMM-allocated stage 2 in s2_hwpt_id */
+#define VFIO_NEST_CAP_S2_HWPT		0x10U
 
 /**
  * struct vfio_nest_info - ioctl(VFIO_NEST_GET_INFO)
@@ -168,7 +173,10 @@ struct vfio_nest_version {
  * @out_caps: VFIO_NEST_CAP_* bits; HW_ACCESS/HW_DIRTY mirror the SMMU's
  *            HTTU, RANGE_INV its RIL, NESTING says whether the SMMU can
  *            nest for this device at all (S2FWB); ATTACH_TABLE gets
- *            EOPNOTSUPP without it
+ *            EOPNOTSUPP without it; S2_HWPT that ATTACH_TABLE accepts
+ *            struct vfio_nest_attach_table.s2_hwpt_id (a module without
+ *            it refuses a non-zero s2_hwpt_id with EINVAL, field
+ *            __reserved)
  * @out_host_window: bytes of IPA space the VMM must reserve at
  *                   struct vfio_nest_attach_table.host_ipa (the host page
  *                   size; host_ipa must be aligned to it)
@@ -206,9 +214,9 @@ struct vfio_nest_info {
  *           front: the attach then fails in iommufd (ENOENT/EINVAL) and
  *           only objects of the caller's own iommufds are involved
  * @dev_id: the device's object id in @iommufd; ENOENT if absent
- * @s2_pt_id: the VM's stage 2 in @iommufd: an IOAS id (the module allocates
- *            a NEST_PARENT HWPT on it, and maps its host page there);
- *            ENOENT if it is not an IOAS
+ * @s2_pt_id: the VM's stage 2 in @iommufd: an IOAS id. The module maps
+ *            its host page there and, when @s2_hwpt_id is 0, allocates a
+ *            NEST_PARENT HWPT on it; ENOENT if it is not an IOAS
  * @host_ipa: an IPA the VMM keeps free for host-owned structures,
  *            aligned to and @out_host_window bytes long
  *            (struct vfio_nest_info); the module maps a page it owns there,
@@ -226,17 +234,34 @@ struct vfio_nest_info {
  *         root table size
  * @ttbr1: root of the upper VA range (IPA), 0 if TCR.EPD1
  * @mair: MAIR_EL1 layout; every attribute byte must be a defined encoding
- * @out_bad_field: on EINVAL/ERANGE/EPROTONOSUPPORT/EBADF/EBADFD/ENODEV,
- *                 the enum vfio_nest_field that was refused
- * @__reserved: must be 0
+ * @out_bad_field: on EINVAL/ERANGE/EPROTONOSUPPORT/EBADF/EBADFD/ENODEV/
+ *                 ENOENT/EEXIST/EBUSY, the enum vfio_nest_field that was
+ *                 refused
+ * @s2_hwpt_id: 0: the module allocates the stage 2 (a NEST_PARENT HWPT on
+ *              @s2_pt_id, filled with every mapping of the IOAS: the cost
+ *              of a first attach grows with guest RAM). Otherwise a paging
+ *              HWPT that the VMM allocated on @s2_pt_id itself with
+ *              IOMMU_HWPT_ALLOC_NEST_PARENT for a device of the same IOMMU
+ *              instance: the table nests over it, the module allocates no
+ *              stage 2, and DETACH_TABLE without ABORT attaches the device
+ *              back to it. ENOENT if @iommufd has no object with this id;
+ *              EINVAL if the object is not a paging HWPT allocated with
+ *              NEST_PARENT (an IOAS, a device, a nested HWPT, ...) or
+ *              belongs to another IOMMU instance (iommufd does not tell
+ *              the two apart). That it was allocated on @s2_pt_id cannot
+ *              be checked through iommufd: otherwise the IOMMU cannot read
+ *              the configuration and the device's DMA faults (C_BAD_CD),
+ *              in this VM only. Was __reserved, must be 0, in version 1
+ *              of this structure: binaries built against it keep the
+ *              IOAS form (VFIO_NEST_CAP_S2_HWPT says a module has it)
  *
  * Installs the guest's table as stage 1 of @device_fd, nested over the
- * stage 2 @s2_pt_id. A second ATTACH_TABLE for an attached device replaces
- * the configuration without a window of abort or bypass (new context
- * descriptor, STE switched, then the old ASID's TLB entries are
- * invalidated); it must name the same @iommufd, @dev_id, @s2_pt_id and
- * @host_ipa (EBUSY otherwise). A device attached through another
- * /dev/vfio-nest file gets EBUSY.
+ * stage 2 @s2_pt_id (or @s2_hwpt_id). A second ATTACH_TABLE for an attached
+ * device replaces the configuration without a window of abort or bypass
+ * (new context descriptor, STE switched, then the old ASID's TLB entries
+ * are invalidated); it must name the same @iommufd, @dev_id, @s2_pt_id,
+ * @s2_hwpt_id and @host_ipa (EBUSY otherwise). A device attached through
+ * another /dev/vfio-nest file gets EBUSY.
  */
 struct vfio_nest_attach_table {
 	__u32 size;
@@ -254,7 +279,7 @@ struct vfio_nest_attach_table {
 	__aligned_u64 ttbr1;
 	__aligned_u64 mair;
 	__u32 out_bad_field;
-	__u32 __reserved;
+	__u32 s2_hwpt_id;
 };
 
 #define VFIO_NEST_ATTACH_TABLE	_IO(VFIO_NEST_TYPE, VFIO_NEST_CMD_ATTACH_TABLE)
@@ -266,13 +291,16 @@ struct vfio_nest_attach_table {
  * struct vfio_nest_detach_table - ioctl(VFIO_NEST_DETACH_TABLE)
  * @size: sizeof(struct vfio_nest_detach_table)
  * @flags: 0: the device goes back to the stage 2 alone (it translates
- *         IPA = IOVA, as before ATTACH_TABLE); VFIO_NEST_DETACH_ABORT: the
+ *         IPA = IOVA, as before ATTACH_TABLE: attached to the attach's
+ *         s2_hwpt_id, or to its IOAS when that was 0);
+ *         VFIO_NEST_DETACH_ABORT: the
  *         device is detached from its iommufd and all its DMA is blocked
  * @device_fd: a device attached through this file; ENOENT otherwise
  * @__reserved: must be 0
  *
  * Frees everything ATTACH_TABLE created in the iommufd (nested HWPT,
- * vDEVICE, vIOMMU, event queue, the host page at host_ipa).
+ * vDEVICE, vIOMMU, event queue, the host page at host_ipa, and the stage-2
+ * HWPT when the module allocated it; a VMM's s2_hwpt_id stays the VMM's).
  */
 struct vfio_nest_detach_table {
 	__u32 size;

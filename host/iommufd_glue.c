@@ -254,6 +254,22 @@ int vn_glue_check_ioas(struct vn_ctx *ctx, struct file *iommufd_file,
 	return ret == -EMSGSIZE ? 0 : ret;
 }
 
+/*
+ * vn_object_exists - does @id name any object in the device's iommufd?
+ * IOMMU_HWPT_INVALIDATE with no entries looks the id up whatever its type
+ * and answers ENOENT only when there is none; it invalidates nothing.
+ */
+static bool vn_object_exists(struct vn_dev *dev, u32 id)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = id,
+	};
+
+	return vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_HWPT_INVALIDATE,
+			&cmd, sizeof(cmd)) != -ENOENT;
+}
+
 static int vn_veventq_alloc(struct vn_dev *dev)
 {
 	struct iommu_veventq_alloc cmd = {
@@ -340,7 +356,12 @@ static void vn_cd_page_unmap(struct vn_dev *dev)
 	dev->cd_uva = 0;
 }
 
-int vn_glue_nest_alloc(struct vn_dev *dev)
+/*
+ * vn_glue_nest_alloc - the objects nesting needs. The stage 2 is the VMM's
+ * NEST_PARENT HWPT when dev->s2_hwpt_id is set, else one allocated on the
+ * IOAS here; on error *@field names the request field at fault.
+ */
+int vn_glue_nest_alloc(struct vn_dev *dev, u32 *field)
 {
 	struct iommu_hwpt_alloc s2 = {
 		.size = sizeof(s2),
@@ -361,18 +382,35 @@ int vn_glue_nest_alloc(struct vn_dev *dev)
 	struct vn_ctx *ctx = dev->ctx;
 	int ret;
 
-	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_HWPT_ALLOC, &s2,
-		       sizeof(s2));
-	if (ret)
-		return ret;
-	dev->s2_hwpt_id = s2.out_hwpt_id;
+	*field = VFIO_NEST_FIELD_S2_PT_ID;
+	if (!dev->s2_hwpt_id) {
+		ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_HWPT_ALLOC, &s2,
+			       sizeof(s2));
+		if (ret)
+			return ret;
+		dev->s2_hwpt_id = s2.out_hwpt_id;
+		dev->s2_owned = true;
+	}
 
+	/*
+	 * The vIOMMU is the check of a VMM's stage 2: iommufd wants a paging
+	 * HWPT (ENOENT for any other id), allocated with NEST_PARENT, and
+	 * arm-smmu-v3 one of the device's SMMU (EINVAL for either).
+	 */
 	viommu.hwpt_id = dev->s2_hwpt_id;
 	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_VIOMMU_ALLOC, &viommu,
 		       sizeof(viommu));
-	if (ret)
+	if (ret) {
+		if (!dev->s2_owned) {
+			*field = VFIO_NEST_FIELD_S2_HWPT_ID;
+			if (ret == -ENOENT && vn_object_exists(dev,
+							       dev->s2_hwpt_id))
+				ret = -EINVAL;
+		}
 		goto err_free;
+	}
 	dev->viommu_id = viommu.out_viommu_id;
+	*field = VFIO_NEST_FIELD_NONE;
 
 	vdev.viommu_id = dev->viommu_id;
 	ret = vn_ioctl(ctx, dev->iommufd_file, IOMMU_VDEVICE_ALLOC, &vdev,
@@ -385,8 +423,10 @@ int vn_glue_nest_alloc(struct vn_dev *dev)
 	if (ret)
 		goto err_free;
 	ret = vn_cd_page_map(dev);
-	if (ret)
+	if (ret) {
+		*field = VFIO_NEST_FIELD_HOST_IPA;
 		goto err_free;
+	}
 	return 0;
 
 err_free:
@@ -480,9 +520,10 @@ int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds, u32 *nr)
 
 int vn_glue_detach(struct vn_dev *dev, bool abort)
 {
+	/* Back to the stage 2 alone: the VMM's HWPT, or the IOAS. */
 	struct vfio_device_attach_iommufd_pt attach = {
 		.argsz = sizeof(attach),
-		.pt_id = dev->ioas_id,
+		.pt_id = dev->s2_owned ? dev->ioas_id : dev->s2_hwpt_id,
 	};
 	struct vfio_device_detach_iommufd_pt detach = {
 		.argsz = sizeof(detach),
@@ -528,7 +569,8 @@ void vn_glue_nest_free(struct vn_dev *dev)
 		vn_destroy(dev, &dev->veventq_id);
 		vn_destroy(dev, &dev->vdevice_id);
 		vn_destroy(dev, &dev->viommu_id);
-		vn_destroy(dev, &dev->s2_hwpt_id);
+		if (dev->s2_owned)
+			vn_destroy(dev, &dev->s2_hwpt_id);
 	}
 	if (dev->veventq_file)
 		fput(dev->veventq_file);

@@ -72,6 +72,7 @@ static const char *const vn_field_names[] = {
 	[VFIO_NEST_FIELD_ENTRY_IOVA] = "entry.iova",
 	[VFIO_NEST_FIELD_ENTRY_NR_PAGES] = "entry.nr_pages",
 	[VFIO_NEST_FIELD_ENTRY_RESERVED] = "entry.__reserved",
+	[VFIO_NEST_FIELD_S2_HWPT_ID] = "s2_hwpt_id",
 };
 
 /* vn_refuse - log a refused field (rate limited) and pass the errno on. */
@@ -211,7 +212,7 @@ static long vn_get_info(struct vn_ctx *ctx, void *arg)
 	if (hw.caps.flags & ARM_LPAE_CAP_RIL)
 		info->out_caps |= VFIO_NEST_CAP_RANGE_INV;
 	if (hw.nesting)
-		info->out_caps |= VFIO_NEST_CAP_NESTING;
+		info->out_caps |= VFIO_NEST_CAP_NESTING | VFIO_NEST_CAP_S2_HWPT;
 	info->out_host_window = PAGE_SIZE;
 	info->out_smmu_idr[0] = hw.idr[0];
 	info->out_smmu_idr[1] = hw.idr[1];
@@ -321,10 +322,6 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 		return vn_refuse("attach_table", at->out_bad_field,
 				 -EOPNOTSUPP);
 	}
-	if (at->__reserved) {
-		at->out_bad_field = VFIO_NEST_FIELD_RESERVED;
-		return vn_refuse("attach_table", at->out_bad_field, -EINVAL);
-	}
 	fmt = vn_find_format(at->format);
 	if (!fmt) {
 		at->out_bad_field = VFIO_NEST_FIELD_FORMAT;
@@ -352,6 +349,8 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 				VFIO_NEST_FIELD_IOMMUFD :
 			dev->dev_id != at->dev_id ? VFIO_NEST_FIELD_DEV_ID :
 			dev->ioas_id != at->s2_pt_id ? VFIO_NEST_FIELD_S2_PT_ID :
+			(dev->s2_owned ? 0 : dev->s2_hwpt_id) != at->s2_hwpt_id ?
+				VFIO_NEST_FIELD_S2_HWPT_ID :
 			dev->host_ipa != at->host_ipa ?
 				VFIO_NEST_FIELD_HOST_IPA :
 			dev->fmt != fmt ? VFIO_NEST_FIELD_FORMAT :
@@ -409,6 +408,7 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 	mmgrab(dev->mm);
 	dev->dev_id = at->dev_id;
 	dev->ioas_id = at->s2_pt_id;
+	dev->s2_hwpt_id = at->s2_hwpt_id;
 	dev->host_ipa = at->host_ipa;
 	/* The vSID only has to be unique within the vIOMMU: one device each. */
 	dev->vsid = 1;
@@ -416,13 +416,9 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 	list_add(&dev->node, &ctx->devices);
 	new_dev = true;
 
-	ret = vn_glue_nest_alloc(dev);
-	if (ret) {
-		field = VFIO_NEST_FIELD_S2_PT_ID;
-		if (ret == -EEXIST)
-			field = VFIO_NEST_FIELD_HOST_IPA;
+	ret = vn_glue_nest_alloc(dev, &field);
+	if (ret)
 		goto err_dev;
-	}
 	ret = vn_switch_table(dev, &table);
 	if (ret)
 		goto err_detach;
@@ -819,7 +815,7 @@ static const struct vn_ioctl_op vn_ioctl_ops[] = {
 	IOCTL_OP(VFIO_NEST_GET_INFO, vn_get_info, struct vfio_nest_info,
 		 out_smmu_idr),
 	IOCTL_OP(VFIO_NEST_ATTACH_TABLE, vn_attach_table,
-		 struct vfio_nest_attach_table, __reserved),
+		 struct vfio_nest_attach_table, s2_hwpt_id),
 	IOCTL_OP(VFIO_NEST_DETACH_TABLE, vn_detach_table,
 		 struct vfio_nest_detach_table, __reserved),
 	IOCTL_OP(VFIO_NEST_INVALIDATE, vn_invalidate,

@@ -123,7 +123,8 @@ struct vn_ctx {
  * @mm: the VMM's mm that holds @cd_uva (mmgrab'ed)
  * @dev_id: iommufd device id
  * @ioas_id: the VM's stage-2 IOAS
- * @s2_hwpt_id: NEST_PARENT HWPT on @ioas_id, allocated by us
+ * @s2_hwpt_id: NEST_PARENT HWPT on @ioas_id: allocated by us, or the VMM's
+ * @s2_owned: @s2_hwpt_id was allocated by us (and is destroyed by us)
  * @viommu_id: vIOMMU on @s2_hwpt_id
  * @vdevice_id: vDEVICE of @dev_id in @viommu_id
  * @veventq_id: vEVENTQ of @viommu_id
@@ -150,6 +151,7 @@ struct vn_dev {
 	u32 dev_id;
 	u32 ioas_id;
 	u32 s2_hwpt_id;
+	bool s2_owned;
 	u32 viommu_id;
 	u32 vdevice_id;
 	u32 veventq_id;
@@ -174,7 +176,7 @@ int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
 		    struct vn_hw *hw);
 int vn_glue_check_ioas(struct vn_ctx *ctx, struct file *iommufd_file,
 		       u32 ioas_id);
-int vn_glue_nest_alloc(struct vn_dev *dev);
+int vn_glue_nest_alloc(struct vn_dev *dev, u32 *field);
 int vn_glue_write_cd(struct vn_dev *dev, unsigned int slot, const __le64 *cd);
 int vn_glue_install(struct vn_dev *dev, const __le64 *ste);
 int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds,

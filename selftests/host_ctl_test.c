@@ -85,6 +85,24 @@ TEST_F(ctl, attach_dma)
 	ASSERT_NE(NULL, strstr(self->out, "field asid"));
 }
 
+/* The HWPT form: the tool allocates the stage 2 and hands it over. */
+TEST_F(ctl, attach_s2_hwpt)
+{
+	ASSERT_EQ(0, run_ctl("--help", self->out, sizeof(self->out)));
+	ASSERT_NE(NULL, strstr(self->out, "--s2-hwpt"));
+	ASSERT_EQ(0, run_ctl("info", self->out, sizeof(self->out)));
+	ASSERT_NE(NULL, strstr(self->out, "s2-hwpt"));
+	ASSERT_EQ(0, run_ctl("attach --s2-hwpt --dma", self->out,
+			     sizeof(self->out)));
+	ASSERT_NE(NULL, strstr(self->out, "stage 2 hwpt"));
+	ASSERT_NE(NULL, strstr(self->out, "dma round trip through va 0x100000: ok"));
+	ASSERT_EQ(0, run_ctl("invalidate --s2-hwpt --scope va --pages 2",
+			     self->out, sizeof(self->out)));
+	ASSERT_EQ(1, run_ctl("attach --s2-hwpt --asid 70000", self->out,
+			     sizeof(self->out)));
+	ASSERT_NE(NULL, strstr(self->out, "field asid"));
+}
+
 TEST_F(ctl, invalidate)
 {
 	ASSERT_EQ(0, run_ctl("invalidate --scope va --pages 3 --leaf",

@@ -268,7 +268,6 @@ TEST_F(nest, attach_errors)
 
 	ATTACH_ERR(EOPNOTSUPP, FLAGS, at.flags = 1);
 	ATTACH_ERR(EOPNOTSUPP, FLAGS, at.flags = 1u << 31);
-	ATTACH_ERR(EINVAL, RESERVED, at.__reserved = 1);
 	ATTACH_ERR(EPROTONOSUPPORT, FORMAT, at.format = 0);
 	ATTACH_ERR(EPROTONOSUPPORT, FORMAT, at.format = 2);
 	ATTACH_ERR(EBADF, DEVICE_FD, at.device_fd = -1);
@@ -342,6 +341,144 @@ TEST_F(nest, attach_errors)
 	if (v->info.out_asid_bits == 16)
 		at.tcr |= ARM_LPAE_TCR_PREP(AS, 1);
 	EXPECT_EQ(0, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+}
+
+/*
+ * The HWPT form: the VMM allocates the NEST_PARENT stage 2 itself and the
+ * table nests over it; DMA goes through both stages, DETACH_TABLE hands the
+ * device back to that HWPT, and nothing of the module stays on it.
+ */
+TEST_F(nest, s2_hwpt_dma)
+{
+	struct vmm *v = &self->v;
+	struct vfio_nest_attach_table at;
+	uint32_t s2, num = 1;
+	struct vfio_nest_inv_entry e = {
+		.scope = VFIO_NEST_INV_SCOPE_VA,
+		.flags = VFIO_NEST_INV_LEAF,
+		.asid = ASID,
+		.granule_shift = 12,
+		.iova = VA_DST,
+		.nr_pages = 1,
+	};
+
+	ASSERT_NE(0, v->info.out_caps & VFIO_NEST_CAP_S2_HWPT);
+	ASSERT_EQ(0, vfio_edu_hwpt_alloc(&v->edu, v->edu.ioas_id,
+					 IOMMU_HWPT_ALLOC_NEST_PARENT, &s2));
+	/* The VMM's device already uses it, as a VMM's would. */
+	ASSERT_EQ(0, vfio_edu_attach(&v->edu, s2));
+
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID, s2));
+	ASSERT_EQ(0, load_device(v, 0x2a));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x2a));
+	ASSERT_EQ(0, invalidate(v, &e, &num));
+	ASSERT_EQ(1, num);
+
+	/* The VMM cannot pull its stage 2 from under the table. */
+	EXPECT_EQ(-EBUSY, vfio_edu_destroy(&v->edu, s2));
+
+	/* A re-attach keeps the form: the other one is a plumbing change. */
+	at = attach_args(v, ASID + 1);
+	EXPECT_ERRNO(EBUSY, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_S2_HWPT_ID, at.out_bad_field);
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID + 1, s2));
+	ASSERT_EQ(0, load_device(v, 0x2b));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x2b));
+
+	/* Detach: back on the VMM's stage 2, IOVA = IPA. */
+	ASSERT_EQ(0, detach_table(v, 0));
+	memset(guest_bytes(&v->g, v->p_a), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, v->p_a, XFER));
+	ASSERT_TRUE(holds(v, v->p_a, 0x2b));
+
+	/* A first attach again, then the module's objects go with close(). */
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID, s2));
+	ASSERT_EQ(0, load_device(v, 0x2c));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x2c));
+	ASSERT_EQ(0, close(v->fd));
+	v->fd = -1;
+	/* Nothing of the module holds the HWPT: the VMM frees it. */
+	ASSERT_EQ(0, vfio_edu_destroy(&v->edu, s2));
+}
+
+/* Is "vfio_nest: @what (pid <ours>)" in the kernel log? */
+static bool logged(const char *what)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "dmesg | grep -qF 'vfio_nest: %s (pid %d)'", what, getpid());
+	return system(cmd) == 0;
+}
+
+/* Each refusal of s2_hwpt_id: errno and field, and nothing left behind. */
+TEST_F(nest, s2_hwpt_errors)
+{
+	struct vmm *v = &self->v;
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu),
+		.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+		.dev_id = v->edu.dev_id,
+	};
+	struct vfio_nest_attach_table at;
+	uint32_t s2, paging, ioas2;
+
+	ASSERT_EQ(0, vfio_edu_hwpt_alloc(&v->edu, v->edu.ioas_id,
+					 IOMMU_HWPT_ALLOC_NEST_PARENT, &s2));
+	ASSERT_EQ(0, vfio_edu_hwpt_alloc(&v->edu, v->edu.ioas_id, 0,
+					 &paging));
+	viommu.hwpt_id = s2;
+	ASSERT_EQ(0, ioctl(v->edu.iommufd, IOMMU_VIOMMU_ALLOC, &viommu));
+	ASSERT_EQ(0, vfio_edu_ioas_alloc(v->edu.iommufd, &ioas2));
+
+#define S2_ERR(_errno, _field, _stmt)					\
+	do {								\
+		at = attach_args(v, ASID);				\
+		at.s2_hwpt_id = s2;					\
+		_stmt;							\
+		EXPECT_ERRNO(_errno,					\
+			     ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));\
+		EXPECT_EQ(VFIO_NEST_FIELD_##_field, at.out_bad_field);	\
+	} while (0)
+
+	/*
+	 * No object with that id. Refusals are logged at most 10 per 5 s:
+	 * past the earlier tests' window, both lines must be in the log.
+	 */
+	sleep(6);
+	S2_ERR(ENOENT, S2_HWPT_ID, at.s2_hwpt_id = 0xdead);
+	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = v->edu.ioas_id);
+	EXPECT_TRUE(logged("attach_table: s2_hwpt_id refused: -2"));
+	EXPECT_TRUE(logged("attach_table: s2_hwpt_id refused: -22"));
+	S2_ERR(ENOENT, S2_HWPT_ID, at.s2_hwpt_id = ~0u);
+	/* Objects of another type. */
+	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = ioas2);
+	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = v->edu.dev_id);
+	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = viommu.out_viommu_id);
+	/* A paging HWPT, but not a NEST_PARENT one. */
+	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = paging);
+	/* The IOAS is still checked first, and the rest as in the IOAS form. */
+	S2_ERR(ENOENT, S2_PT_ID, at.s2_pt_id = 0xdead);
+	S2_ERR(ENOENT, S2_PT_ID, at.s2_pt_id = s2);
+	S2_ERR(EEXIST, HOST_IPA, at.host_ipa = GUEST_IPA + 0x100000);
+	S2_ERR(EINVAL, TTBR0, at.ttbr0 = HOST_IPA);
+#undef S2_ERR
+
+	/* Nothing above attached anything or kept a hold on the HWPTs. */
+	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
+	EXPECT_EQ(0, vfio_edu_destroy(&v->edu, paging));
+	EXPECT_EQ(0, vfio_edu_destroy(&v->edu, viommu.out_viommu_id));
+	EXPECT_EQ(0, vfio_edu_destroy(&v->edu, ioas2));
+	/* The refusals left the host window free: the good request works. */
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID, s2));
+	ASSERT_EQ(0, load_device(v, 0x2d));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x2d));
+	ASSERT_EQ(0, detach_table(v, VFIO_NEST_DETACH_ABORT));
+	EXPECT_EQ(0, vfio_edu_destroy(&v->edu, s2));
 }
 
 /* Each malformed field of INVALIDATE and its entries. */

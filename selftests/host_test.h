@@ -242,6 +242,16 @@ static inline int attach_table(struct vmm *v, uint32_t asid)
 	return ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at);
 }
 
+/* The HWPT form: nest over a stage 2 the VMM allocated itself. */
+static inline int attach_table_hwpt(struct vmm *v, uint32_t asid,
+				    uint32_t s2_hwpt_id)
+{
+	struct vfio_nest_attach_table at = attach_args(v, asid);
+
+	at.s2_hwpt_id = s2_hwpt_id;
+	return ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at);
+}
+
 static inline int detach_table(struct vmm *v, uint32_t flags)
 {
 	struct vfio_nest_detach_table dt = {

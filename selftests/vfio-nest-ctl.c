@@ -7,13 +7,16 @@
  * attach, builds a stage-1 table in it that maps --va to that RAM.
  *
  *   vfio-nest-ctl info
- *   vfio-nest-ctl attach [--asid N] [--va ADDR] [--dma]
+ *   vfio-nest-ctl attach [--asid N] [--va ADDR] [--dma] [--s2-hwpt]
  *   vfio-nest-ctl invalidate [--scope all|asid|va] [--asid N] [--va ADDR]
  *                            [--pages N] [--granule SHIFT] [--leaf] [--config]
  *   vfio-nest-ctl faults [--va ADDR]
  *
  * Each command runs in one process (the objects live in its iommufd), so
- * attach, invalidate and faults attach first and then do their part.
+ * attach, invalidate and faults attach first and then do their part. With
+ * --s2-hwpt the tool allocates the stage 2 itself (a NEST_PARENT HWPT on
+ * its IOAS) and hands it over in s2_hwpt_id, as a VMM that keeps its own
+ * stage 2 would.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,6 +58,7 @@ struct ctl {
 	uint32_t granule;
 	uint32_t inv_flags;
 	bool dma;
+	bool s2_hwpt;
 };
 
 static const char *const field_names[] = {
@@ -64,7 +68,7 @@ static const char *const field_names[] = {
 	"tcr.EPD", "tcr.IPS", "tcr.HA", "tcr.HD", "tcr.AS", "ttbr0", "ttbr1",
 	"mair", "entry_len", "entry_num", "entry.scope", "entry.flags",
 	"entry.asid", "entry.granule_shift", "entry.iova", "entry.nr_pages",
-	"entry.__reserved",
+	"entry.__reserved", "s2_hwpt_id",
 };
 
 static const char *field_name(uint32_t field)
@@ -90,6 +94,9 @@ static void print_help(FILE *f)
 		"  --asid N       ASID of the table (default 1)\n"
 		"  --va ADDR      virtual address (default 0x100000)\n"
 		"  --dma          attach: round-trip one page through --va with edu\n"
+		"  --s2-hwpt      attach, invalidate, faults: allocate the stage 2\n"
+		"                 (a NEST_PARENT HWPT) here and pass it as s2_hwpt_id\n"
+		"                 instead of letting the module allocate it\n"
 		"  --scope S      invalidate: all, asid or va (default va)\n"
 		"  --pages N      invalidate: pages (default 1)\n"
 		"  --granule N    invalidate: log2 page size (default 12)\n"
@@ -171,8 +178,9 @@ static int cmd_info(struct ctl *c)
 	       i->out_granules & ARM_LPAE_GRANULE_64K ? "64K" : "");
 	printf("ias/oas         %u/%u bits\n", i->out_ias, i->out_oas);
 	printf("asid bits       %u\n", i->out_asid_bits);
-	printf("caps            %s%s%s%s\n",
+	printf("caps            %s%s%s%s%s\n",
 	       i->out_caps & VFIO_NEST_CAP_NESTING ? "nesting " : "NO-NESTING ",
+	       i->out_caps & VFIO_NEST_CAP_S2_HWPT ? "s2-hwpt " : "",
 	       i->out_caps & VFIO_NEST_CAP_RANGE_INV ? "range-inv " : "",
 	       i->out_caps & VFIO_NEST_CAP_HW_ACCESS ? "hw-access " : "",
 	       i->out_caps & VFIO_NEST_CAP_HW_DIRTY ? "hw-dirty" : "");
@@ -209,6 +217,13 @@ static int do_attach(struct ctl *c, uint64_t *data_ipa)
 	c->root = ram_page(c);
 	*data_ipa = ram_page(c);
 	map_page(c, c->va, *data_ipa);
+	if (c->s2_hwpt) {
+		ret = vfio_edu_hwpt_alloc(&c->edu, c->edu.ioas_id,
+					  IOMMU_HWPT_ALLOC_NEST_PARENT,
+					  &at.s2_hwpt_id);
+		if (ret)
+			return fail("IOMMU_HWPT_ALLOC (NEST_PARENT)", -ret);
+	}
 
 	at.tcr = ARM_LPAE_TCR_PREP(T0SZ, 25) |
 		 ARM_LPAE_TCR_PREP(IRGN0, ARM_LPAE_TCR_RGN_WBWA) |
@@ -225,10 +240,12 @@ static int do_attach(struct ctl *c, uint64_t *data_ipa)
 			strerror(errno), field_name(at.out_bad_field));
 		return 1;
 	}
-	printf("attached: asid %u tcr %#llx ttbr0 %#llx va %#llx -> ipa %#llx\n",
+	printf("attached: asid %u tcr %#llx ttbr0 %#llx va %#llx -> ipa %#llx, stage 2 %s %u\n",
 	       c->asid, (unsigned long long)at.tcr,
 	       (unsigned long long)at.ttbr0, (unsigned long long)c->va,
-	       (unsigned long long)*data_ipa);
+	       (unsigned long long)*data_ipa,
+	       c->s2_hwpt ? "hwpt" : "ioas",
+	       c->s2_hwpt ? at.s2_hwpt_id : at.s2_pt_id);
 	return 0;
 }
 
@@ -341,6 +358,7 @@ int main(int argc, char **argv)
 		{ "granule", required_argument, NULL, 'g' },
 		{ "leaf", no_argument, NULL, 'l' },
 		{ "config", no_argument, NULL, 'c' },
+		{ "s2-hwpt", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -383,6 +401,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			c.inv_flags |= VFIO_NEST_INV_CONFIG;
+			break;
+		case 'H':
+			c.s2_hwpt = true;
 			break;
 		case 'h':
 			print_help(stdout);
