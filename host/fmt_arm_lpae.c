@@ -254,11 +254,10 @@ static void arm_lpae_cmd(struct vn_cmd *cmd, u64 d0, u64 d1)
 	cmd->data[1] = cpu_to_le64(d1);
 }
 
-/* Translation granule (log2) that covers @iova in @cfg. */
-static unsigned int arm_lpae_tg_shift(const struct arm_lpae_cfg *cfg, u64 iova)
+/* Translation granule (log2) that covers the @upper or lower half of @cfg. */
+static unsigned int arm_lpae_tg_shift(const struct arm_lpae_cfg *cfg,
+				      bool upper)
 {
-	bool upper = iova >> 63;
-
 	if (upper && !ARM_LPAE_TCR_GET(cfg->tcr, EPD1))
 		return arm_lpae_tg1_to_shift(ARM_LPAE_TCR_GET(cfg->tcr, TG1));
 	if (!ARM_LPAE_TCR_GET(cfg->tcr, EPD0))
@@ -266,16 +265,49 @@ static unsigned int arm_lpae_tg_shift(const struct arm_lpae_cfg *cfg, u64 iova)
 	return arm_lpae_tg1_to_shift(ARM_LPAE_TCR_GET(cfg->tcr, TG1));
 }
 
-/* TLBI_NH_VA commands for [iova, iova + (nr << shift)), as arm-smmu-v3 does. */
+/* Is 1 << @shift a leaf size (page or block) of granule 1 << @tg? */
+static bool arm_lpae_leaf_size_ok(unsigned int tg, unsigned int shift)
+{
+	unsigned int stride = tg - 3;
+
+	if (!tg || shift < tg || (shift - tg) % stride)
+		return false;
+	/* Blocks exist at levels 1 (4K only) and 2, never at the root level 0. */
+	return (shift - tg) / stride <= (tg == 12 ? 2 : 1);
+}
+
+/* Decode the granules once per attach, not once per invalidation entry. */
+static void arm_lpae_prepare(const struct vn_hw *hw, struct vn_table *table)
+{
+	struct vn_inv_prep *p = &table->inv;
+	unsigned int half, shift, tg;
+
+	memset(p, 0, sizeof(*p));
+	p->asid_limit = 1U << hw->caps.asid_bits;
+	for (half = 0; half < 2; half++) {
+		tg = arm_lpae_tg_shift(&table->lpae, half);
+		p->tg[half] = tg;
+		for (shift = 0; shift < 64; shift++)
+			if (arm_lpae_leaf_size_ok(tg, shift))
+				p->leaf_ok[half] |= BIT_ULL(shift);
+		if (tg && (hw->caps.flags & ARM_LPAE_CAP_RIL))
+			p->d1[half] = FIELD_PREP(CMD_TLBI1_TG, (tg - 10) / 2);
+	}
+}
+
+/*
+ * TLBI_NH_VA commands for [iova, iova + (nr << shift)) in the VA half
+ * @upper, as arm-smmu-v3 does.
+ */
 static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
-			   const struct vfio_nest_inv_entry *e,
+			   const struct vfio_nest_inv_entry *e, bool upper,
 			   struct vn_cmd *cmds)
 {
-	unsigned int tg = arm_lpae_tg_shift(&t->lpae, e->iova);
+	unsigned int tg = t->inv.tg[upper], gs = e->granule_shift;
 	bool leaf = e->flags & VFIO_NEST_INV_LEAF;
 	u64 d0 = FIELD_PREP(CMD0_OP, CMD_OP_TLBI_NH_VA) |
 		 FIELD_PREP(CMD_TLBI0_ASID, e->asid);
-	u64 d1 = leaf ? CMD_TLBI1_LEAF : 0;
+	u64 d1 = t->inv.d1[upper] | (leaf ? CMD_TLBI1_LEAF : 0);
 	u64 iova = e->iova, num_pages;
 	int n = 0;
 
@@ -288,17 +320,19 @@ static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
 		}
 		for (n = 0; n < e->nr_pages; n++)
 			arm_lpae_cmd(&cmds[n], d0,
-				     d1 | ((iova + ((u64)n << e->granule_shift)) &
+				     d1 | ((iova + ((u64)n << gs)) &
 					   CMD_TLBI1_VA));
 		return n;
 	}
 
-	/* Range form: TG = granule, TTL = level of the leaves if known. */
-	num_pages = e->nr_pages << (e->granule_shift - tg);
-	d1 |= FIELD_PREP(CMD_TLBI1_TG, (tg - 10) / 2);
+	/*
+	 * Range form: TG = granule (in d1 already), TTL = level of the leaves
+	 * if known: 3 for pages, 2 and 1 for the block sizes above them.
+	 */
+	num_pages = e->nr_pages << (gs - tg);
 	if (leaf)
 		d1 |= FIELD_PREP(CMD_TLBI1_TTL,
-				 4 - ((e->granule_shift - 3) / (tg - 3)));
+				 gs == tg ? 3 : gs == 2 * tg - 3 ? 2 : 1);
 	else if ((num_pages & CMD_TLBI_RANGE_NUM_MAX) == 1)
 		num_pages++;	/* avoid SCALE = NUM = 0, as arm-smmu-v3 does */
 
@@ -318,25 +352,35 @@ static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
 	return n;
 }
 
-/* Is 1 << @shift a leaf size (page or block) of granule 1 << @tg? */
-static bool arm_lpae_leaf_size_ok(unsigned int tg, unsigned int shift)
+/*
+ * Is @e another one-page entry of the kind @c holds? Then it differs only
+ * by its address, which must be aligned and in the same VA half (a
+ * one-page range cannot wrap), and its command is @c's with that address.
+ */
+static bool arm_lpae_inv_cached(const struct vn_inv_cache *c,
+				const struct vfio_nest_inv_entry *e)
 {
-	unsigned int stride = tg - 3;
-
-	if (!tg || shift < tg || (shift - tg) % stride)
-		return false;
-	/* Blocks exist at levels 1 (4K only) and 2, never at the root level 0. */
-	return (shift - tg) / stride <= (tg == 12 ? 2 : 1);
+	return c && c->valid && e->nr_pages == 1 &&
+	       e->scope == VFIO_NEST_INV_SCOPE_VA && e->flags == c->flags &&
+	       e->asid == c->asid && e->granule_shift == c->shift &&
+	       !e->__reserved && (e->iova >> 63) == c->upper &&
+	       !(e->iova & (BIT_ULL(c->shift) - 1));
 }
 
 static int arm_lpae_invalidate(const struct vn_hw *hw,
 			       const struct vn_table *table, u32 vsid,
 			       const struct vfio_nest_inv_entry *e,
-			       struct vn_cmd *cmds, u32 *field)
+			       struct vn_inv_cache *cache, struct vn_cmd *cmds,
+			       u32 *field)
 {
-	u32 asid_limit = 1U << hw->caps.asid_bits;
-	unsigned int tg;
+	const struct vn_inv_prep *p = &table->inv;
+	bool upper;
 	int n = 0;
+
+	if (arm_lpae_inv_cached(cache, e)) {
+		arm_lpae_cmd(cmds, cache->d0, cache->d1 | (e->iova & CMD_TLBI1_VA));
+		return 1;
+	}
 
 	if (e->flags & ~(VFIO_NEST_INV_LEAF | VFIO_NEST_INV_CONFIG)) {
 		*field = VFIO_NEST_FIELD_ENTRY_FLAGS;
@@ -348,6 +392,43 @@ static int arm_lpae_invalidate(const struct vn_hw *hw,
 	}
 
 	switch (e->scope) {
+	case VFIO_NEST_INV_SCOPE_VA:
+		if (e->asid >= p->asid_limit) {
+			*field = VFIO_NEST_FIELD_ENTRY_ASID;
+			return -ERANGE;
+		}
+		upper = e->iova >> 63;
+		if (e->granule_shift >= 64 ||
+		    !(p->leaf_ok[upper] & BIT_ULL(e->granule_shift))) {
+			*field = VFIO_NEST_FIELD_ENTRY_GRANULE;
+			return -EINVAL;
+		}
+		if (e->iova & (BIT_ULL(e->granule_shift) - 1)) {
+			*field = VFIO_NEST_FIELD_ENTRY_IOVA;
+			return -EINVAL;
+		}
+		if (!e->nr_pages) {
+			*field = VFIO_NEST_FIELD_ENTRY_NR_PAGES;
+			return -EINVAL;
+		}
+		if (e->nr_pages > (U64_MAX >> e->granule_shift) ||
+		    (e->nr_pages << e->granule_shift) - 1 > U64_MAX - e->iova) {
+			*field = VFIO_NEST_FIELD_ENTRY_NR_PAGES;
+			return -EOVERFLOW;
+		}
+		n = arm_lpae_inv_va(hw, table, e, upper, cmds);
+		if (cache && n == 1 && e->nr_pages == 1 &&
+		    !(e->flags & VFIO_NEST_INV_CONFIG)) {
+			*cache = (struct vn_inv_cache) {
+				.valid = true, .upper = upper,
+				.flags = e->flags, .asid = e->asid,
+				.shift = e->granule_shift,
+				.d0 = le64_to_cpu(cmds[0].data[0]),
+				.d1 = le64_to_cpu(cmds[0].data[1]) &
+				      ~CMD_TLBI1_VA,
+			};
+		}
+		break;
 	case VFIO_NEST_INV_SCOPE_ALL:
 		*field = e->asid ? VFIO_NEST_FIELD_ENTRY_ASID :
 			 e->granule_shift ? VFIO_NEST_FIELD_ENTRY_GRANULE :
@@ -366,38 +447,13 @@ static int arm_lpae_invalidate(const struct vn_hw *hw,
 			 VFIO_NEST_FIELD_NONE;
 		if (*field)
 			return -EINVAL;
-		if (e->asid >= asid_limit) {
+		if (e->asid >= p->asid_limit) {
 			*field = VFIO_NEST_FIELD_ENTRY_ASID;
 			return -ERANGE;
 		}
 		arm_lpae_cmd(&cmds[n++],
 			     FIELD_PREP(CMD0_OP, CMD_OP_TLBI_NH_ASID) |
 			     FIELD_PREP(CMD_TLBI0_ASID, e->asid), 0);
-		break;
-	case VFIO_NEST_INV_SCOPE_VA:
-		if (e->asid >= asid_limit) {
-			*field = VFIO_NEST_FIELD_ENTRY_ASID;
-			return -ERANGE;
-		}
-		tg = arm_lpae_tg_shift(&table->lpae, e->iova);
-		if (!arm_lpae_leaf_size_ok(tg, e->granule_shift)) {
-			*field = VFIO_NEST_FIELD_ENTRY_GRANULE;
-			return -EINVAL;
-		}
-		if (e->iova & (BIT_ULL(e->granule_shift) - 1)) {
-			*field = VFIO_NEST_FIELD_ENTRY_IOVA;
-			return -EINVAL;
-		}
-		if (!e->nr_pages) {
-			*field = VFIO_NEST_FIELD_ENTRY_NR_PAGES;
-			return -EINVAL;
-		}
-		if (e->nr_pages > (U64_MAX >> e->granule_shift) ||
-		    (e->nr_pages << e->granule_shift) - 1 > U64_MAX - e->iova) {
-			*field = VFIO_NEST_FIELD_ENTRY_NR_PAGES;
-			return -EOVERFLOW;
-		}
-		n = arm_lpae_inv_va(hw, table, e, cmds);
 		break;
 	default:
 		*field = VFIO_NEST_FIELD_ENTRY_SCOPE;
@@ -460,6 +516,7 @@ const struct vn_fmt_ops vn_fmt_arm_lpae = {
 	.format = VFIO_NEST_FORMAT_ARM_LPAE_S1,
 	.caps_from_hw = arm_lpae_caps_from_hw,
 	.validate = arm_lpae_validate,
+	.prepare = arm_lpae_prepare,
 	.encode_cd = arm_lpae_encode_cd,
 	.encode_ste = arm_lpae_encode_ste,
 	.invalidate = arm_lpae_invalidate,

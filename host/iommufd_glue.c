@@ -492,6 +492,12 @@ int vn_glue_install(struct vn_dev *dev, const __le64 *ste)
 	return 0;
 }
 
+/*
+ * vn_glue_invalidate - issue @cmds (*@nr of them) on the device's vIOMMU;
+ * *@nr becomes the number issued. The hot path of INVALIDATE: the commands
+ * and the argument go to the scratch buffer, and the argument comes back
+ * only when iommufd refused something (entry_num then says how far it got).
+ */
 int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds, u32 *nr)
 {
 	struct iommu_hwpt_invalidate inv = {
@@ -500,19 +506,34 @@ int vn_glue_invalidate(struct vn_dev *dev, const struct vn_cmd *cmds, u32 *nr)
 		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
 		.entry_len = sizeof(struct vn_cmd),
 	};
+	struct file *file = dev->iommufd_file;
+	void __user *u, *ue;
 	u32 done = 0, chunk;
 	int ret = 0;
 
 	while (done < *nr) {
 		chunk = min_t(u32, *nr - done, VN_CMD_CHUNK);
-		inv.entry_num = chunk;
-		ret = vn_ioctl_extra(dev->ctx, dev->iommufd_file,
-				     IOMMU_HWPT_INVALIDATE, &inv, sizeof(inv),
-				     &inv.data_uptr, (void *)(cmds + done),
-				     chunk * sizeof(*cmds), false);
-		done += min(inv.entry_num, chunk);
+		ret = vn_scratch(dev->ctx, ALIGN(sizeof(inv), 8) +
+				 chunk * sizeof(*cmds), &u);
 		if (ret)
 			break;
+		ue = u + ALIGN(sizeof(inv), 8);
+		inv.data_uptr = (u64)(uintptr_t)ue;
+		inv.entry_num = chunk;
+		if (copy_to_user(ue, cmds + done, chunk * sizeof(*cmds)) ||
+		    copy_to_user(u, &inv, sizeof(inv))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = file->f_op->unlocked_ioctl(file, IOMMU_HWPT_INVALIDATE,
+						 (unsigned long)u);
+		if (!ret) {
+			done += chunk;
+			continue;
+		}
+		if (!copy_from_user(&inv, u, sizeof(inv)))
+			done += min(inv.entry_num, chunk);
+		break;
 	}
 	*nr = done;
 	return ret;

@@ -107,17 +107,20 @@ static struct vn_dev *vn_find_dev(struct vn_ctx *ctx, struct file *device_file)
 	return NULL;
 }
 
-/* vn_lookup_dev - the attached device behind @device_fd in @ctx, or ERR_PTR. */
+/*
+ * vn_lookup_dev - the attached device behind @device_fd in @ctx, or ERR_PTR.
+ * Only the file's identity is needed (the device holds its own reference),
+ * so the light fdget() does, which takes no reference in a process whose
+ * file table is not shared (INVALIDATE's hot path).
+ */
 static struct vn_dev *vn_lookup_dev(struct vn_ctx *ctx, int device_fd)
 {
+	CLASS(fd, f)(device_fd);
 	struct vn_dev *dev;
-	struct file *file;
 
-	file = fget(device_fd);
-	if (!file)
+	if (fd_empty(f))
 		return ERR_PTR(-EBADF);
-	dev = vn_find_dev(ctx, file);
-	fput(file);
+	dev = vn_find_dev(ctx, fd_file(f));
 	return dev ?: ERR_PTR(-ENOENT);
 }
 
@@ -269,7 +272,7 @@ static int vn_check_table(const struct vn_hw *hw, const struct vn_fmt_ops *fmt,
  * nested STE pointing at it, then drop what the SMMU may have cached of the
  * previous CD and of both ASIDs.
  */
-static int vn_switch_table(struct vn_dev *dev, const struct vn_table *table)
+static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 {
 	struct vfio_nest_inv_entry inv[2] = {
 		{ .scope = VFIO_NEST_INV_SCOPE_ASID, .asid = table->lpae.asid,
@@ -284,6 +287,7 @@ static int vn_switch_table(struct vn_dev *dev, const struct vn_table *table)
 	u32 field, nr = 0;
 	int i, n, ret;
 
+	dev->fmt->prepare(&dev->hw, table);
 	dev->fmt->encode_cd(&dev->hw, table, cd);
 	ret = vn_glue_write_cd(dev, slot, cd);
 	if (ret)
@@ -295,7 +299,7 @@ static int vn_switch_table(struct vn_dev *dev, const struct vn_table *table)
 
 	for (i = 0; i < (dev->table.format ? 2 : 1); i++) {
 		n = dev->fmt->invalidate(&dev->hw, table, dev->vsid, &inv[i],
-					 cmds + nr, &field);
+					 NULL, cmds + nr, &field);
 		if (WARN_ON(n < 0))
 			return n;
 		nr += n;
@@ -567,6 +571,7 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	void __user *uptr = u64_to_user_ptr(inv->entries_uptr);
 	u32 i, first = 0, nr = 0, handled = 0, group_first = 0, group_start = 0;
 	const struct vfio_nest_inv_entry *entry;
+	struct vn_inv_cache cache = {};
 	struct vfio_nest_inv_entry merged;
 	bool grouped = false;
 	struct vn_dev *dev;
@@ -644,7 +649,7 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 			/* Re-encode the grown range over the group's commands. */
 			merged.nr_pages += entry->nr_pages;
 			n = dev->fmt->invalidate(&dev->hw, &dev->table,
-						 dev->vsid, &merged,
+						 dev->vsid, &merged, &cache,
 						 ctx->cmds + group_start, &field);
 			if (!WARN_ON_ONCE(n <= 0)) {
 				nr = group_start + n;
@@ -654,14 +659,14 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 			/* Not reached: put the group back, take @entry alone. */
 			merged.nr_pages -= entry->nr_pages;
 			dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
-					     &merged, ctx->cmds + group_start,
-					     &field);
+					     &merged, &cache,
+					     ctx->cmds + group_start, &field);
 		}
 		vn_close_group(ctx, first, group_first, i, nr);
 		group_first = i;
 		group_start = nr;
 		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
-					 entry, ctx->cmds + nr, &field);
+					 entry, &cache, ctx->cmds + nr, &field);
 		merged = *entry;
 		grouped = n > 0;
 		if (n < 0) {

@@ -50,13 +50,55 @@ struct vn_cmd {
 };
 
 /**
+ * struct vn_inv_prep - what INVALIDATE needs of a table, derived once by
+ * vn_fmt_ops.prepare when the table is attached, so that each entry costs
+ * a few compares instead of decoding the configuration again
+ * @asid_limit: ASIDs below it are valid
+ * @tg: translation granule (log2) of the lower [0] and upper [1] VA half
+ * @leaf_ok: bit n set when 1 << n is a leaf size of that half's granule
+ * @d1: command word 1 bits common to that half's VA invalidations
+ */
+struct vn_inv_prep {
+	u32 asid_limit;
+	u8 tg[2];
+	u64 leaf_ok[2];
+	u64 d1[2];
+};
+
+/**
+ * struct vn_inv_cache - the last one-page VA entry of an INVALIDATE call
+ * that became exactly one command, so that the next entry of the same
+ * kind (same flags, ASID, leaf size and VA half: guests flush scattered
+ * pages one entry each) only needs its address checked and patched in.
+ * Zeroed at the start of each call; private to the format.
+ * @valid: the fields below describe a validated entry
+ * @upper: its VA half
+ * @flags: its flags
+ * @asid: its ASID
+ * @shift: its granule_shift
+ * @d0: its command word 0
+ * @d1: its command word 1, address bits clear
+ */
+struct vn_inv_cache {
+	bool valid;
+	bool upper;
+	u32 flags;
+	u32 asid;
+	u32 shift;
+	u64 d0;
+	u64 d1;
+};
+
+/**
  * struct vn_table - a guest table configuration, format-neutral wrapper
  * @format: enum vfio_nest_format
  * @lpae: the Arm LPAE configuration (the only format today)
+ * @inv: derived from the above for INVALIDATE
  */
 struct vn_table {
 	u32 format;
 	struct arm_lpae_cfg lpae;
+	struct vn_inv_prep inv;
 };
 
 /**
@@ -64,11 +106,13 @@ struct vn_table {
  * @format: enum vfio_nest_format it implements
  * @caps_from_hw: fill @hw->caps and @hw->nesting from @hw->idr
  * @validate: check @table against @hw; 0 or -errno with *@field set
+ * @prepare: fill @table->inv for a validated @table
  * @encode_cd: the context descriptor for @table, VN_CD_BYTES
  * @encode_ste: the vSTE pointing at a CD at IPA @cd_ipa
  * @invalidate: turn one entry into commands (at most
- *	VN_MAX_CMDS_PER_ENTRY) for stream @vsid; returns the count or -errno
- *	with *@field set
+ *	VN_MAX_CMDS_PER_ENTRY) for stream @vsid, with @table prepared and
+ *	@cache (or NULL) kept across the entries of one call; returns the
+ *	count or -errno with *@field set
  * @decode_event: turn a raw event record into a fault record; false if it
  *	is not a fault of this device worth reporting
  */
@@ -77,12 +121,14 @@ struct vn_fmt_ops {
 	void (*caps_from_hw)(struct vn_hw *hw);
 	int (*validate)(const struct vn_hw *hw, const struct vn_table *table,
 			u64 ipa_size, u32 *field);
+	void (*prepare)(const struct vn_hw *hw, struct vn_table *table);
 	void (*encode_cd)(const struct vn_hw *hw, const struct vn_table *table,
 			  __le64 *cd);
 	void (*encode_ste)(u64 cd_ipa, __le64 *ste);
 	int (*invalidate)(const struct vn_hw *hw, const struct vn_table *table,
 			  u32 vsid, const struct vfio_nest_inv_entry *entry,
-			  struct vn_cmd *cmds, u32 *field);
+			  struct vn_inv_cache *cache, struct vn_cmd *cmds,
+			  u32 *field);
 	bool (*decode_event)(const void *raw, size_t len,
 			     struct vfio_nest_fault *fault);
 };
