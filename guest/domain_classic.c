@@ -341,8 +341,10 @@ void viommu_classic_domain_free(struct iommu_domain *domain)
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
 	viommu_classic_free(vdomain);
-	if (vdomain->viommu)
+	if (vdomain->viommu) {
+		viommu_count_domain(vdomain, -1);
 		ida_free(&vdomain->viommu->domain_ids, vdomain->id);
+	}
 	kfree(vdomain);
 }
 

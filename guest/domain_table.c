@@ -335,6 +335,7 @@ static void viommu_table_domain_free(struct iommu_domain *domain)
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
 	viommu_table_free(vdomain);
+	viommu_count_domain(vdomain, -1);
 	ida_free(&vdomain->viommu->domain_ids, vdomain->id);
 	kfree(vdomain);
 }

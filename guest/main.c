@@ -137,13 +137,18 @@ static int viommu_domain_bind(struct viommu_domain *vdomain,
 	if (table && viommu->table_mode &&
 	    RB_EMPTY_ROOT(&vdomain->mappings.rb_root)) {
 		ret = viommu_table_init(vdomain, vdev);
-		if (ret)
-			dev_info_once(vdev->dev,
-				      "page-table format unusable (%d), using MAP/UNMAP\n",
-				      ret);
+		/* Once per endpoint: every domain of it would say the same */
+		if (ret && !vdev->pgtf_refusal_logged) {
+			dev_info(vdev->dev,
+				 "page-table format unusable (%d), using MAP/UNMAP\n",
+				 ret);
+			vdev->pgtf_refusal_logged = true;
+		}
 	}
-	if (!ret)
+	if (!ret) {
+		viommu_count_domain(vdomain, 1);
 		return 0;
+	}
 
 	if (granule > PAGE_SIZE) {
 		dev_err(vdev->dev, "device granule %#lx exceeds PAGE_SIZE\n",
@@ -153,6 +158,7 @@ static int viommu_domain_bind(struct viommu_domain *vdomain,
 		return -ENODEV;
 	}
 	viommu_classic_init(vdomain);
+	viommu_count_domain(vdomain, 1);
 	return 0;
 }
 
@@ -170,6 +176,7 @@ static int viommu_domain_bind_identity(struct viommu_domain *vdomain,
 		return ret;
 	ret = viommu_classic_map_identity(vdev, vdomain);
 	if (ret) {
+		viommu_count_domain(vdomain, -1);
 		ida_free(&vdev->viommu->domain_ids, vdomain->id);
 		vdomain->viommu = NULL;
 	}
@@ -532,6 +539,10 @@ static int viommu_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "faults: %lld\n", atomic64_read(&st->faults));
 	seq_printf(s, "faults_handled: %lld\n",
 		   atomic64_read(&st->faults_handled));
+	seq_printf(s, "table_domains: %lld\n",
+		   atomic64_read(&st->table_domains));
+	seq_printf(s, "classic_domains: %lld\n",
+		   atomic64_read(&st->classic_domains));
 	seq_printf(s, "bad_responses: %lld\n",
 		   atomic64_read(&st->bad_responses));
 	seq_printf(s, "last_fault: endpoint %u reason %u address %#llx\n",

@@ -54,6 +54,9 @@ struct viommu_stats {
 	atomic64_t	faults;
 	atomic64_t	faults_handled;	/* by a domain's fault handler */
 	atomic64_t	bad_responses;
+	/* Live paging domains of each kind (classic includes identity-mapped) */
+	atomic64_t	table_domains;
+	atomic64_t	classic_domains;
 };
 
 struct viommu_dev {
@@ -124,6 +127,8 @@ struct viommu_endpoint {
 	struct viommu_domain		*vdomain;
 	struct list_head		resv_regions;
 	struct viommu_pgtf		pgtf;
+	/* The table format was found unusable and said so in the log */
+	bool				pgtf_refusal_logged;
 };
 
 struct viommu_mapping {
@@ -154,6 +159,16 @@ struct viommu_domain {
 	struct io_pgtable_cfg		pgtbl_cfg;
 	struct arm_lpae_caps		caps;
 };
+
+/* Count a bound paging domain in (+1) or out (-1) of the live statistics */
+static inline void viommu_count_domain(struct viommu_domain *vdomain,
+				       int delta)
+{
+	struct viommu_stats *st = &vdomain->viommu->stats;
+
+	atomic64_add(delta, vdomain->table ? &st->table_domains :
+					     &st->classic_domains);
+}
 
 static inline struct viommu_domain *to_viommu_domain(struct iommu_domain *d)
 {

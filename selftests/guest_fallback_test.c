@@ -88,8 +88,10 @@ TEST_F(fallback, domains_classic)
 	EXPECT_EQ(8, ok);
 	EXPECT_LE(maps0 + 16, viommu_stat("maps"));
 	EXPECT_LE(unmaps0 + 16, viommu_stat("unmaps"));
-	/* No table-mode domain since boot */
+	/* No table-mode domain since boot, none now, edu's is classic */
 	EXPECT_EQ(0, viommu_stat("invalidations"));
+	EXPECT_EQ(0, viommu_stat("table_domains"));
+	EXPECT_LE(1, viommu_stat("classic_domains"));
 }
 
 TEST_HARNESS_MAIN
