@@ -140,8 +140,9 @@ static int viommu_domain_bind(struct viommu_domain *vdomain,
 		/* Once per endpoint: every domain of it would say the same */
 		if (ret && !vdev->pgtf_refusal_logged) {
 			dev_info(vdev->dev,
-				 "page-table format unusable (%d), using MAP/UNMAP\n",
-				 ret);
+				 "page-table format unusable (%d), using MAP/UNMAP: offered granules %#x (PAGE_SIZE %#lx), %u ASID bits\n",
+				 ret, vdev->pgtf.caps.granules, PAGE_SIZE,
+				 vdev->pgtf.caps.asid_bits);
 			vdev->pgtf_refusal_logged = true;
 		}
 	}
