@@ -25,6 +25,10 @@ DEV_PKGS=(libglib2.0-dev libfdt-dev zlib1g-dev libpixman-1-dev)
 SKIP_RE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt-dev|gcc-12-base|libgcc-s1|python3.*|libpython3.*|tar|dpkg|media-types|readline-common|pkgconf.*|pkg-config|libglib2.0-bin|libglib2.0-dev-bin|libglib2.0-data|rpcsvc-proto)$'
 
 mkdir -p "$CH/debs"
+# One build at a time: the sysroot and the work tree are shared by all
+# checkouts (two make checks at once would build over each other).
+exec 8>"$CH/inner-qemu-build.lock"
+flock 8
 : >"$CH/empty-status"
 st=(-o Dir::State::status="$CH/empty-status")
 closure=$(papt bookworm-arm64 "${st[@]}" -s install -t bookworm-backports --no-install-recommends "${DEV_PKGS[@]}" |
