@@ -126,7 +126,9 @@ profile_nest_l1
 l2to=${L2_TIMEOUT:-300}
 # L2 gets l2to under KVM, 3 * l2to under TCG (chain_l1.sh).
 vmto=${VM_TIMEOUT:-$((3 * l2to + 300))}
-cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to"
+# slub_debug only on the debug kernel (see scripts/vm.sh)
+slub=; [ "${KFLAVOUR:-debug}" = debug ] && slub=" slub_debug=FZP"
+cmdline="console=ttyAMA0 panic=-1 oops=panic$slub deferred_probe_timeout=30 nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to"
 say "booting L1: $QEMU ($($QEMU --version | head -1 | awk '{print $4}')), TCG, ${QEMU_ARGS[*]}, -m $MEM, initramfs $(($(stat -c %s "$RUN_DIR/initramfs.cpio") >> 20)) MB"
 start=$SECONDS
 timeout -s KILL "$vmto" "$QEMU" -nographic -no-reboot -nic none \

@@ -46,7 +46,10 @@ cat "$base" "$RUN_DIR/tests.cpio" >"$RUN_DIR/initramfs.cpio"
 # deferred_probe_timeout: allnoconfig leaves the Kconfig default at 0, so devices
 # behind a modular IOMMU would stop waiting for it before /init can modprobe it
 # (test.config now sets 30 too; kept for kernels built without it).
-cmdline="console=ttyAMA0 panic=-1 oops=panic slub_debug=FZP deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}${KERNEL_ARGS:+ $KERNEL_ARGS}"
+# slub_debug only on the debug kernel: on the base (benchmark) kernel it would
+# add red-zone and poison checks to every allocation of the measured paths.
+slub=; [ "${KFLAVOUR:-debug}" = debug ] && slub=" slub_debug=FZP"
+cmdline="console=ttyAMA0 panic=-1 oops=panic$slub deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}${KERNEL_ARGS:+ $KERNEL_ARGS}"
 log "vm: $profile: $(wc -l <"$list") program(s), $(basename "$QEMU") $(${QEMU} --version | head -1 | awk '{print $4}')"
 start=$SECONDS
 rc=0
