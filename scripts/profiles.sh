@@ -55,6 +55,15 @@ profile_viommu_pgt_nogran() {
 	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x14000)
 }
 
+# viommu-pgt with a device that does not offer VIRTIO_IOMMU_F_BYPASS_CONFIG
+# (patch 0002's bypass-config=off): identity domains are identity-mapped
+# classic domains built from MAP requests instead of the device's bypass.
+profile_viommu_nobypass() {
+	QEMU=$(patched_qemu)
+	viommu_machine
+	QEMU_ARGS+=(-global virtio-iommu-device.bypass-config=off)
+}
+
 # The viommu machine booted through UEFI (edk2, Debian's QEMU_EFI.fd, fetched
 # by deps.sh): edk2 loads -kernel/-initrd/-append over fw_cfg and hands the
 # kernel QEMU's ACPI tables and no DT, so endpoints behind virtio-iommu-pci

@@ -7,6 +7,7 @@
  * written through the IOMMU reads back equal.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +176,66 @@ TEST_F(blk, written_data_reads_back)
 					off + (off_t)round * CHUNK));
 	}
 	ASSERT_EQ(0, fsync(self->fd));
+}
+
+static int vda_group_type(const char *bdf, const char *type)
+{
+	char path[300];
+
+	if (write_str("/sys/bus/pci/drivers/virtio-pci/unbind", bdf))
+		return -1;
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
+	if (write_str(path, type))
+		return -1;
+	return write_str("/sys/bus/pci/drivers/virtio-pci/bind", bdf);
+}
+
+/*
+ * The pattern reads back with the disk's group in an identity domain: the
+ * device's bypass with BYPASS_CONFIG, an identity-mapped classic domain
+ * without it (then the virtio-blk device's DMA goes through MAPs of the
+ * whole input range, DMA address = physical address).
+ */
+TEST_F(blk, identity_domain_reads_back)
+{
+	int bypass = viommu_has_feature(VIRTIO_IOMMU_F_BYPASS_CONFIG);
+	long long domains0 = viommu_stat("classic_domains") +
+			     viommu_stat("table_domains");
+	char link[PATH_MAX], bdf[64], type[32];
+	uint32_t b, i;
+	int fd;
+
+	ASSERT_LE(0, bypass);
+	ASSERT_NE(NULL, realpath("/sys/block/vda/device/..", link));
+	snprintf(bdf, sizeof(bdf), "%s", strrchr(link, '/') + 1);
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vda_group_type(bdf, "identity"));
+	ASSERT_EQ(0, pci_group_type(bdf, type, sizeof(type)));
+	EXPECT_STREQ("identity", type);
+	/* Bypass: the DMA domain is gone; else a classic one replaced it */
+	EXPECT_EQ(domains0 - bypass, viommu_stat("classic_domains") +
+				     viommu_stat("table_domains"));
+
+	ASSERT_EQ(0, find_vd(type, sizeof(type)));
+	for (i = 0; i < 200; i++) {
+		fd = open("/dev/vda", O_RDONLY | O_DIRECT);
+		if (fd >= 0 || (errno != ENXIO && errno != ENOENT))
+			break;
+		usleep(50000);
+	}
+	ASSERT_LE(0, fd) TH_LOG("open /dev/vda: %s", strerror(errno));
+	for (b = 0; b < NBLK / 2; b += CHUNK / BLK) {
+		ASSERT_EQ(CHUNK, pread(fd, self->buf, CHUNK, (off_t)b * BLK));
+		for (i = 0; i < CHUNK / BLK; i++)
+			expected_block(self->ref + i * BLK, b + i);
+		ASSERT_EQ(0, memcmp(self->ref, self->buf, CHUNK))
+			TH_LOG("identity: blocks from %u differ", b);
+	}
+	close(fd);
+	ASSERT_EQ(0, vda_group_type(bdf, "DMA"));
+	ASSERT_EQ(0, find_vd(type, sizeof(type)));
 }
 
 TEST_HARNESS_MAIN

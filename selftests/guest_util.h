@@ -19,6 +19,8 @@
 #define VIOMMU_DEBUGFS	"/sys/kernel/debug/virtio_iommu_pgt"
 #define EDU_DEBUGFS	"/sys/kernel/debug/edu_dma"
 
+#define VIRTIO_IOMMU_F_BYPASS_CONFIG	6
+
 /* Load both modules; 0 on success. */
 static inline int guest_modules_load(void)
 {
@@ -61,6 +63,20 @@ static inline int viommu_stats_value(const char *key, char *val, size_t len)
 		}
 	fclose(f);
 	return ret;
+}
+
+/* Whether the guest IOMMU negotiated feature @bit; -1 if unknown. */
+static inline int viommu_has_feature(unsigned int bit)
+{
+	char name[64], path[256], feat[128];
+
+	if (viommu_name(name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/features",
+		 name);
+	if (read_line(path, feat, sizeof(feat)))
+		return -1;
+	return strlen(feat) > bit && feat[bit] == '1';
 }
 
 /* A numeric stats value; -1 if absent. */
