@@ -180,13 +180,9 @@ TEST_F(blk, written_data_reads_back)
 
 static int vda_group_type(const char *bdf, const char *type)
 {
-	char path[300];
-
 	if (write_str("/sys/bus/pci/drivers/virtio-pci/unbind", bdf))
 		return -1;
-	snprintf(path, sizeof(path),
-		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
-	if (write_str(path, type))
+	if (pci_set_group_type(bdf, type))
 		return -1;
 	return write_str("/sys/bus/pci/drivers/virtio-pci/bind", bdf);
 }

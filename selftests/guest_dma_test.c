@@ -40,15 +40,6 @@ static int edu_bind(const char *bdf, bool bind)
 				"/sys/bus/pci/drivers/edu_dma/unbind", bdf);
 }
 
-static int set_group_type(const char *bdf, const char *type)
-{
-	char path[300];
-
-	snprintf(path, sizeof(path),
-		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
-	return write_str(path, type);
-}
-
 TEST_F(edu, behind_guest_iommu)
 {
 	char name[64], type[32];
@@ -230,7 +221,7 @@ TEST_F(edu, identity_domain)
 	ASSERT_LE(1, domains0);
 
 	ASSERT_EQ(0, edu_bind(self->bdf, false));
-	ASSERT_EQ(0, set_group_type(self->bdf, "identity"));
+	ASSERT_EQ(0, pci_set_group_type(self->bdf, "identity"));
 	ASSERT_EQ(0, edu_bind(self->bdf, true));
 	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
 	EXPECT_STREQ("identity", type);
@@ -249,7 +240,7 @@ TEST_F(edu, identity_domain)
 	}
 
 	ASSERT_EQ(0, edu_bind(self->bdf, false));
-	ASSERT_EQ(0, set_group_type(self->bdf, "DMA"));
+	ASSERT_EQ(0, pci_set_group_type(self->bdf, "DMA"));
 	ASSERT_EQ(0, edu_bind(self->bdf, true));
 	ASSERT_EQ(0, edu_read("map_info", info, sizeof(info)));
 	TH_LOG("DMA: %s", info);
@@ -294,7 +285,7 @@ TEST_F(edu, lazy_domain_roundtrip)
 	char type[32];
 
 	ASSERT_EQ(0, edu_bind(self->bdf, false));
-	ASSERT_EQ(0, set_group_type(self->bdf, "DMA-FQ"));
+	ASSERT_EQ(0, pci_set_group_type(self->bdf, "DMA-FQ"));
 	ASSERT_EQ(0, edu_bind(self->bdf, true));
 	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
 	EXPECT_STREQ("DMA-FQ", type);
@@ -302,7 +293,7 @@ TEST_F(edu, lazy_domain_roundtrip)
 	EXPECT_EQ(0, edu_cmd("roundtrip", "4 1000"));
 
 	ASSERT_EQ(0, edu_bind(self->bdf, false));
-	ASSERT_EQ(0, set_group_type(self->bdf, "DMA"));
+	ASSERT_EQ(0, pci_set_group_type(self->bdf, "DMA"));
 	ASSERT_EQ(0, edu_bind(self->bdf, true));
 	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
 }

@@ -227,4 +227,14 @@ static inline int pci_group_type(const char *bdf, char *type, size_t len)
 	return read_line(path, type, len);
 }
 
+/* Set the IOMMU group type of a PCI device (its driver must be unbound) */
+static inline int pci_set_group_type(const char *bdf, const char *type)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
+	return write_str(path, type);
+}
+
 #endif
