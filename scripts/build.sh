@@ -12,4 +12,4 @@ make -s -C "$TOP" KDIR="$kdir" "${arch[@]}" "$@" modules
 if [ -n "$(ls "$TOP"/selftests/kmod/*.c 2>/dev/null)" ]; then
 	make -s -C "$kdir" M="$TOP/selftests/kmod" "${arch[@]}" "$@" modules
 fi
-make -s -C "$TOP/selftests" KDIR="$kdir" KSRC="$CACHE/src/linux-source-$KVER_MAJOR"
+make -s -C "$TOP/selftests" KDIR="$kdir" KSRC="$(kernel_src)"

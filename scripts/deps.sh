@@ -32,18 +32,23 @@ if ! qemu-system-aarch64 --version 2>/dev/null | grep -q 'version 10\.'; then
 		--no-install-recommends qemu-system-arm >/dev/null
 fi
 
-# linux-source-7.x from sid, downloaded only (never installed into the system).
-if ! ls "$CACHE"/src/linux-source-7.*.tar.xz >/dev/null 2>&1; then
-	log "apt: downloading linux-source-$KVER_MAJOR (private sid state)"
+# linux-source-7.x from sid, downloaded only (never installed into the
+# system): the newest 7.x sid offers, or LINUX_SOURCE's. A cache that holds a
+# tarball keeps it (warm runs never download); a cold cache takes what sid
+# has that day, and kernel.sh proves the config fragments on it.
+if ! ls "$CACHE"/src/"${LINUX_SOURCE:-linux-source-7.}"*.tar.xz >/dev/null 2>&1; then
 	papt sid update >/dev/null
+	pkg=${LINUX_SOURCE:-$(papt_cache sid pkgnames linux-source-7. | grep -E '^linux-source-7\.[0-9]+$' | sort -V | tail -1)}
+	[ -n "$pkg" ] || die "sid offers no linux-source-7.x package"
+	log "apt: downloading $pkg (private sid state)"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && papt sid download "$pkg" >/dev/null)
 	mkdir -p "$CACHE/src"
-	(cd "$CACHE/src" && papt sid download "linux-source-$KVER_MAJOR" >/dev/null)
-	deb=$(ls "$CACHE"/src/linux-source-"$KVER_MAJOR"_*.deb | head -1)
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE/src" --wildcards \
-		--strip-components=3 './usr/src/linux-source-*.tar.xz'
-	rm -f "$deb"
+	dpkg-deb --fsys-tarfile "$tmp/${pkg}"_*.deb | tar -x -C "$tmp" --wildcards './usr/src/linux-source-*.tar.xz'
+	mv "$tmp"/usr/src/linux-source-*.tar.xz "$CACHE/src/$pkg.tar.xz"
+	rm -rf "$tmp"
 fi
-
+log "deps: kernel source $(kernel_src)"
 # arm64 busybox for the test initramfs.
 if [ ! -x "$CACHE/busybox-arm64/bin/busybox" ]; then
 	log "apt: downloading busybox-static:arm64"

@@ -352,9 +352,9 @@ done
 
 # The host recipe on 7.x: Debian's config + scripts/distro/host.config.
 if r=$(bash "$TOP/scripts/distro/host-recipe.sh" 2>"$OUT/recipe.log"); then
-	row "$KVER_MAJOR rebuilt (recipe)" vfio_nest "config proven" - - "$r"
+	row "$(kernel_src_version) rebuilt (recipe)" vfio_nest "config proven" - - "$r"
 else
-	row "$KVER_MAJOR rebuilt (recipe)" vfio_nest "RECIPE FAILED" - - "log $OUT/recipe.log"
+	row "$(kernel_src_version) rebuilt (recipe)" vfio_nest "RECIPE FAILED" - - "log $OUT/recipe.log"
 	tail -n 5 "$OUT/recipe.log"
 	regressions=$((regressions + 1))
 fi

@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$1 out=$2
-src=$CACHE/src/linux-source-$KVER_MAJOR
+src=$(kernel_src)
 arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 kver=$(cat "$kdir/include/config/kernel.release")
 stage=$(mktemp -d)

@@ -17,8 +17,7 @@ base) frags+=("$TOP/scripts/kconfig/base.config") ;;
 *) die "unknown kernel flavour '$flavour' (debug or base)" ;;
 esac
 
-src=$(ls -d "$CACHE"/src/linux-source-"$KVER_MAJOR" 2>/dev/null) ||
-	die "no linux-source-$KVER_MAJOR in $CACHE/src: run scripts/deps.sh"
+src=$(kernel_src)
 srcver=$(make -s -C "$src" kernelversion)
 hash=$(cat "${frags[@]}" | sha256sum | cut -c1-12)
 out=$CACHE/kernel/$srcver-$flavour-$hash

@@ -4,8 +4,10 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${IOMMU_NEST_CACHE:-/var/cache/iommu-nest}
 RESULTS=${RESULTS:-$TOP/results}
-KVER_MAJOR=${KVER_MAJOR:-7.2}
-export CACHE RESULTS
+# LINUX_SOURCE pins a linux-source package (e.g. linux-source-7.2); unset,
+# deps.sh takes the newest linux-source-7.x that sid offers.
+LINUX_SOURCE=${LINUX_SOURCE:-}
+export CACHE RESULTS LINUX_SOURCE
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -18,29 +20,82 @@ apt_system_update_once() {
 	fi
 }
 
-# papt STATE apt-get-args...: apt-get on a private state under $CACHE/apt/STATE,
-# so suites the system must never list (sid) are reachable without touching
-# /etc/apt. STATE is bookworm (bookworm + backports, amd64), sid, or
-# bookworm-arm64.
-papt() {
-	local st=$1; shift
-	local d=$CACHE/apt/$st
+# kernel_src: print the unpacked linux-source tree every step builds from
+# (the newest $CACHE/src/linux-source-*.tar.xz, or LINUX_SOURCE's), unpacking
+# it on first use. The one place that knows where the tree lives.
+kernel_src() {
+	local tar name dir
+	if [ -n "$LINUX_SOURCE" ]; then
+		tar=$CACHE/src/$LINUX_SOURCE.tar.xz
+	else
+		tar=$(ls "$CACHE"/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1)
+	fi
+	[ -n "$tar" ] && [ -s "$tar" ] ||
+		die "no ${LINUX_SOURCE:-linux-source-7.x} tarball in $CACHE/src: run scripts/deps.sh"
+	name=$(basename "$tar" .tar.xz)
+	dir=$CACHE/src/$name
+	if [ ! -e "$dir/.unpacked" ]; then
+		(
+			flock 8
+			if [ ! -e "$dir/.unpacked" ]; then
+				log "src: unpacking $name"
+				rm -rf "$dir" "$dir.tmp" && mkdir -p "$dir.tmp"
+				tar -xJf "$tar" -C "$dir.tmp" --strip-components=1
+				mv "$dir.tmp" "$dir" && touch "$dir/.unpacked"
+			fi
+		) 8>"$dir.lock" >&2 || die "unpacking $tar failed"
+	fi
+	echo "$dir"
+}
+
+# kernel_src_version: "7.2" for linux-source-7.2 (the Debian package's minor,
+# which names linux-config-7.2 and friends).
+kernel_src_version() {
+	local d
+	d=$(kernel_src) || return 1
+	d=$(basename "$d")
+	echo "${d#linux-source-}"
+}
+
+# papt_opts STATE: print (one per line) the apt options of a private state
+# under $CACHE/apt/STATE, so suites the system must never list (sid) are
+# reachable without touching /etc/apt. STATE is bookworm (bookworm +
+# backports, amd64), bookworm-arm64, sid or sid-arm64.
+papt_opts() {
+	local st=$1 d=$CACHE/apt/$1 m=http://deb.debian.org/debian
 	mkdir -p "$d/lists/partial" "$d/archives/partial"
 	if [ ! -s "$d/sources.list" ]; then
-		local m=http://deb.debian.org/debian
 		case $st in
 		bookworm|bookworm-arm64)
 			printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-backports main\ndeb http://deb.debian.org/debian-security bookworm-security main\ndeb-src %s bookworm-backports main\n' \
 				"$m" "$m" "$m" "$m" >"$d/sources.list" ;;
-		sid)
+		sid|sid-arm64)
 			printf 'deb %s sid main\n' "$m" >"$d/sources.list" ;;
+		*) die "unknown apt state '$st'" ;;
 		esac
 	fi
-	local arch=()
-	[ "$st" = bookworm-arm64 ] && arch=(-o APT::Architecture=arm64 -o APT::Architectures=arm64)
-	apt-get -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State::Lists="$d/lists" -o Dir::Cache::Archives="$d/archives" \
-		"${arch[@]}" "$@"
+	printf '%s\n' -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache::Archives=$d/archives" \
+		-o APT::Sandbox::User=root
+	case $st in
+	*-arm64) printf '%s\n' -o APT::Architecture=arm64 -o APT::Architectures=arm64 ;;
+	esac
+}
+
+# papt STATE apt-get-args...: apt-get on a private state (papt_opts).
+papt() {
+	local o
+	mapfile -t o < <(papt_opts "$1")
+	shift
+	apt-get "${o[@]}" "$@"
+}
+
+# papt_cache STATE apt-cache-args...: apt-cache on the same private state.
+papt_cache() {
+	local o
+	mapfile -t o < <(papt_opts "$1")
+	shift
+	apt-cache "${o[@]}" "$@"
 }
 
 # bench_tree: print a copy of the work tree under $RESULTS/bench/tree, for

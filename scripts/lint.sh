@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$1
-src=$CACHE/src/linux-source-$KVER_MAJOR
+src=$(kernel_src)
 arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 out=$RESULTS/lint
 mkdir -p "$out"

@@ -29,6 +29,6 @@ if ! ls "$CACHE"/sparse/*/sparse >/dev/null 2>&1; then
 	cp "$src/sparse" "$CACHE/sparse/$ver/sparse"
 fi
 s=$(ls "$CACHE"/sparse/*/sparse | tail -1)
-[ "$(bash "$CACHE/src/linux-source-$KVER_MAJOR/scripts/checker-valid.sh" "$s")" = 1 ] ||
+[ "$(bash "$(kernel_src)/scripts/checker-valid.sh" "$s")" = 1 ] ||
 	die "$s is not accepted by the kernel's checker-valid.sh"
 echo "$s"

@@ -3,9 +3,9 @@
 #
 # distro/host-recipe.sh: prove the config half of the host-kernel recipe of
 # docs/distro-kernels.md on 7.x: Debian's own arm64 config of the
-# linux-source the harness builds (linux-config-$KVER_MAJOR:arm64 from sid,
+# linux-source the harness builds (linux-config-7.x:arm64 from sid,
 # through a private arm64 sid apt state) + scripts/distro/host.config,
-# merged and olddefconfig'd in linux-source-$KVER_MAJOR: every fragment line
+# merged and olddefconfig'd in the linux-source tree: every fragment line
 # must survive, and dkms.conf must then select the host module. Prints one
 # line. Cached by source version + fragment hash. (The full `make
 # bindeb-pkg` of that config takes hours on 2 cores and is not run here; the
@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-src=$CACHE/src/linux-source-$KVER_MAJOR
+src=$(kernel_src)
 [ -d "$src" ] || die "no $src: run scripts/deps.sh"
 frag=$TOP/scripts/distro/host.config
 srcver=$(make -s -C "$src" kernelversion)
@@ -23,15 +23,10 @@ if [ ! -e "$out/.done" ]; then
 	rm -rf "$out"
 	mkdir -p "$out"
 	# Debian's arm64 flavour config, from the linux-config package of sid.
-	st=$CACHE/apt/sid-arm64
-	mkdir -p "$st/lists/partial" "$st/archives/partial"
-	[ -s "$st/sources.list" ] || echo 'deb http://deb.debian.org/debian sid main' >"$st/sources.list"
-	a=(-o Dir::Etc::SourceList="$st/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	   -o Dir::State::Lists="$st/lists" -o Dir::Cache::Archives="$st/archives"
-	   -o APT::Architecture=arm64 -o APT::Architectures=arm64 -o APT::Sandbox::User=root)
-	ls "$st"/lists/*Packages* >/dev/null 2>&1 || apt-get "${a[@]}" update >/dev/null
-	(cd "$out" && apt-get "${a[@]}" download "linux-config-$KVER_MAJOR:arm64" >/dev/null 2>&1) ||
-		{ apt-get "${a[@]}" update >/dev/null; (cd "$out" && apt-get "${a[@]}" download "linux-config-$KVER_MAJOR:arm64" >/dev/null); }
+	cfgpkg=linux-config-$(kernel_src_version):arm64
+	[ -n "$(papt_cache sid-arm64 policy "$cfgpkg" 2>/dev/null)" ] || papt sid-arm64 update >/dev/null
+	(cd "$out" && papt sid-arm64 download "$cfgpkg" >/dev/null 2>&1) ||
+		{ papt sid-arm64 update >/dev/null; (cd "$out" && papt sid-arm64 download "$cfgpkg" >/dev/null); }
 	deb=$(ls "$out"/linux-config-*.deb)
 	dpkg-deb -f "$deb" Version >"$out/debian-version"
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-config-*/config.arm64_none_arm64.xz' |
