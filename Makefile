@@ -4,7 +4,10 @@
 #   make check           everything: deps, test kernel, QEMU, lint, VM tests
 #   make demo            boot the test VM(s) and show the modules at work
 #   make bench           DMA map/unmap and invalidation benchmarks
-#   make selftests       build the kselftest programs (arm64, static)
+#   make selftests       build the kselftest programs (arm64, static) against
+#                        KDIR (with usr-headers/) and KSRC, or the harness's
+#                        test kernel when KDIR is not given
+#   make fuzz            the uAPI and request fuzzers, long runs
 #
 # Cross build: make KDIR=<arm64 build dir> ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 # Pass W=1 C=2 for extra warnings and sparse, as make check does.
@@ -22,7 +25,12 @@ modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 selftests:
-	$(MAKE) -C selftests
+ifeq ($(origin KDIR),command line)
+	$(MAKE) -C selftests KDIR=$(KDIR) KSRC=$(or $(KSRC),$(KDIR)/source)
+else
+	$(MAKE) -C selftests KDIR="$$(bash scripts/kernel.sh debug)" \
+		KSRC="$$(bash -c '. scripts/lib.sh && kernel_src')"
+endif
 
 check:
 	bash scripts/check.sh

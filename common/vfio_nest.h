@@ -18,7 +18,7 @@
  * structure shorter than its last mandatory field gets EINVAL; one longer than
  * the kernel knows is accepted only if its tail is zero (E2BIG otherwise).
  * Refusals of a configuration value also name the field in out_bad_field
- * (enum vfio_nest_field) and in a rate-limited kernel log line.
+ * (enum vfio_nest_field); the kernel logs them at debug level only.
  *
  * Fault records of attached devices are read() from the /dev/vfio-nest file
  * itself (struct vfio_nest_fault, non-blocking); poll() reports POLLIN when
@@ -32,10 +32,18 @@
 
 #define VFIO_NEST_API_VERSION	1
 
-#define VFIO_NEST_TYPE		(';')
+/*
+ * ioctl type 'J', numbers 0x00-0x04: a type that no kernel uAPI uses
+ * (Documentation/userspace-api/ioctl/ioctl-number.rst of Linux 7.2 lists
+ * none, nor does include/uapi). The numbers follow the iommufd convention
+ * (_IO, the size travels in the structure), so they must not collide with
+ * another driver's: sent by mistake to an iommufd or VFIO fd (';'), or to
+ * anything else, they get ENOTTY instead of running that driver's command.
+ */
+#define VFIO_NEST_TYPE		('J')
 
 enum {
-	VFIO_NEST_CMD_BASE = 0x80,
+	VFIO_NEST_CMD_BASE = 0x00,
 	VFIO_NEST_CMD_GET_VERSION = VFIO_NEST_CMD_BASE,
 	VFIO_NEST_CMD_GET_INFO,
 	VFIO_NEST_CMD_ATTACH_TABLE,

@@ -97,6 +97,8 @@
 #define CMD_TLBI1_TG			GENMASK_ULL(11, 10)
 #define CMD_TLBI1_VA			GENMASK_ULL(63, 12)
 #define CMD_TLBI_RANGE_NUM_MAX		31
+/* SCALE is 5 bits: ranges below 2^32 pages, which also bounds the loop */
+#define CMD_TLBI_RANGE_SCALE_BITS	32
 
 /*
  * Without range invalidation, a VA entry longer than this becomes one
@@ -295,6 +297,14 @@ static void arm_lpae_prepare(const struct vn_hw *hw, struct vn_table *table)
 	}
 }
 
+/* One TLBI_NH_ASID: everything of @asid, the fallback of a range too wide. */
+static int arm_lpae_inv_asid(u32 asid, struct vn_cmd *cmds)
+{
+	arm_lpae_cmd(&cmds[0], FIELD_PREP(CMD0_OP, CMD_OP_TLBI_NH_ASID) |
+			       FIELD_PREP(CMD_TLBI0_ASID, asid), 0);
+	return 1;
+}
+
 /*
  * TLBI_NH_VA commands for [iova, iova + (nr << shift)) in the VA half
  * @upper, as arm-smmu-v3 does.
@@ -312,12 +322,8 @@ static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
 	int n = 0;
 
 	if (!(hw->caps.flags & ARM_LPAE_CAP_RIL)) {
-		if (e->nr_pages > VN_VA_CMDS_MAX) {
-			arm_lpae_cmd(&cmds[0],
-				     FIELD_PREP(CMD0_OP, CMD_OP_TLBI_NH_ASID) |
-				     FIELD_PREP(CMD_TLBI0_ASID, e->asid), 0);
-			return 1;
-		}
+		if (e->nr_pages > VN_VA_CMDS_MAX)
+			return arm_lpae_inv_asid(e->asid, cmds);
 		for (n = 0; n < e->nr_pages; n++)
 			arm_lpae_cmd(&cmds[n], d0,
 				     d1 | ((iova + ((u64)n << gs)) &
@@ -336,6 +342,14 @@ static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
 	else if ((num_pages & CMD_TLBI_RANGE_NUM_MAX) == 1)
 		num_pages++;	/* avoid SCALE = NUM = 0, as arm-smmu-v3 does */
 
+	/*
+	 * SCALE is 5 bits: a range of 2^32 pages or more cannot be encoded,
+	 * and over-invalidating its ASID is allowed where under-invalidating
+	 * is not.
+	 */
+	if (num_pages >> CMD_TLBI_RANGE_SCALE_BITS)
+		return arm_lpae_inv_asid(e->asid, cmds);
+
 	while (num_pages) {
 		unsigned long scale = __ffs64(num_pages);
 		u64 num = (num_pages >> scale) & CMD_TLBI_RANGE_NUM_MAX;
@@ -346,8 +360,6 @@ static int arm_lpae_inv_va(const struct vn_hw *hw, const struct vn_table *t,
 			     d1 | (iova & CMD_TLBI1_VA));
 		iova += num << (scale + tg);
 		num_pages -= num << scale;
-		if (WARN_ON_ONCE(n >= VN_MAX_CMDS_PER_ENTRY - 1))
-			break;
 	}
 	return n;
 }

@@ -20,12 +20,14 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommufd.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <uapi/linux/iommufd.h>
@@ -44,10 +46,12 @@ struct vn_raw_event {
 };
 
 /*
- * vn_scratch - a user buffer of at least @len bytes in current->mm, in *@u.
- * Cached per context while the caller's mm stays the same; a context used
- * from another process (fd passing) gets a fresh mapping there. The error
- * travels apart from the pointer: ERR_PTR() is a kernel pointer, not __user.
+ * vn_scratch - a user buffer of at least @len bytes in the context's mm, in
+ * *@u. A context belongs to the mm that first drives iommufd through it (as
+ * a KVM VM belongs to its creator's mm): the buffer is mapped there once
+ * and used from there only, so no mapping is ever left behind in another
+ * mm. A caller in any other mm gets EPERM. The error travels apart from
+ * the pointer: ERR_PTR() is a kernel pointer, not __user.
  */
 static int vn_scratch(struct vn_ctx *ctx, size_t len, void __user **u)
 {
@@ -57,14 +61,17 @@ static int vn_scratch(struct vn_ctx *ctx, size_t len, void __user **u)
 		return -ESRCH;
 	if (WARN_ON(len > VN_SCRATCH_LEN))
 		return -EINVAL;
-	if (ctx->scratch_mm != current->mm) {
-		vn_glue_scratch_free(ctx);
+	if (ctx->scratch_mm && ctx->scratch_mm != current->mm)
+		return -EPERM;
+	if (!ctx->scratch_uva) {
 		uva = vm_mmap(NULL, 0, VN_SCRATCH_LEN, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, 0);
 		if (IS_ERR_VALUE(uva))
 			return (int)uva;
-		mmgrab(current->mm);
-		ctx->scratch_mm = current->mm;
+		if (!ctx->scratch_mm) {
+			mmgrab(current->mm);
+			ctx->scratch_mm = current->mm;
+		}
 		ctx->scratch_uva = uva;
 		ctx->scratch_len = VN_SCRATCH_LEN;
 	}
@@ -72,17 +79,25 @@ static int vn_scratch(struct vn_ctx *ctx, size_t len, void __user **u)
 	return 0;
 }
 
-void vn_glue_scratch_free(struct vn_ctx *ctx)
+/*
+ * vn_glue_scratch_unmap - unmap the scratch buffer, from its own mm only (a
+ * dying mm takes it along). The context stays bound to that mm.
+ */
+void vn_glue_scratch_unmap(struct vn_ctx *ctx)
 {
-	if (!ctx->scratch_mm)
-		return;
-	/* A mapping in another (or a dying) mm goes away with that mm. */
-	if (ctx->scratch_mm == current->mm && !(current->flags & PF_EXITING))
+	if (ctx->scratch_uva && ctx->scratch_mm == current->mm &&
+	    !(current->flags & PF_EXITING))
 		vm_munmap(ctx->scratch_uva, ctx->scratch_len);
-	mmdrop(ctx->scratch_mm);
-	ctx->scratch_mm = NULL;
 	ctx->scratch_uva = 0;
 	ctx->scratch_len = 0;
+}
+
+void vn_glue_scratch_free(struct vn_ctx *ctx)
+{
+	vn_glue_scratch_unmap(ctx);
+	if (ctx->scratch_mm)
+		mmdrop(ctx->scratch_mm);
+	ctx->scratch_mm = NULL;
 }
 
 /*
@@ -270,6 +285,22 @@ static bool vn_object_exists(struct vn_dev *dev, u32 id)
 			&cmd, sizeof(cmd)) != -ENOENT;
 }
 
+/*
+ * vn_is_veventq_file - is @file an iommufd vEVENTQ? iommufd exports no
+ * test, but its queues are anonymous-inode files that only iommufd names
+ * "[iommufd-viommu-event]"; userspace can create neither. We then read it
+ * through its f_op->read as iommufd's own read() does, so it must be
+ * readable and pollable.
+ */
+static bool vn_is_veventq_file(struct file *file)
+{
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strcmp(file_dentry(file)->d_name.name,
+		       "[iommufd-viommu-event]") &&
+	       (file->f_mode & FMODE_READ) && file->f_op->read &&
+	       file->f_op->poll;
+}
+
 static int vn_veventq_alloc(struct vn_dev *dev)
 {
 	struct iommu_veventq_alloc cmd = {
@@ -287,11 +318,20 @@ static int vn_veventq_alloc(struct vn_dev *dev)
 	dev->veventq_id = cmd.out_veventq_id;
 	/*
 	 * iommufd installed the queue in the VMM's fd table; take it out so
-	 * the records reach the VMM only as generic faults, through us.
+	 * the records reach the VMM only as generic faults, through us. The
+	 * fd number came back through memory the VMM can write, and another
+	 * of its threads can close or dup2() that slot meanwhile: whatever
+	 * file is there must prove to be an iommufd vEVENTQ, or it is
+	 * dropped (the VMM raced itself; it loses that fd).
 	 */
 	dev->veventq_file = file_close_fd(cmd.out_veventq_fd);
 	if (!dev->veventq_file)
 		return -EBADF;
+	if (!vn_is_veventq_file(dev->veventq_file)) {
+		fput(dev->veventq_file);
+		dev->veventq_file = NULL;
+		return -EBADF;
+	}
 	init_waitqueue_func_entry(&dev->evt_wait, vn_evt_wake);
 	init_poll_funcptr(&dev->evt_pt, vn_evt_queue_proc);
 	vfs_poll(dev->veventq_file, &dev->evt_pt);

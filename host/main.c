@@ -15,13 +15,16 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
+#include "../common/version.h"
 #include "nest.h"
 
 static LIST_HEAD(vn_devices);		/* every struct vn_dev, by all_node */
@@ -75,14 +78,18 @@ static const char *const vn_field_names[] = {
 	[VFIO_NEST_FIELD_S2_HWPT_ID] = "s2_hwpt_id",
 };
 
-/* vn_refuse - log a refused field (rate limited) and pass the errno on. */
+/*
+ * vn_refuse - pass the errno of a refused field on. Logged at debug level
+ * only (dynamic debug): refusals are the VMM's, or its guest's, to cause,
+ * and must not flood the host's log.
+ */
 static int vn_refuse(const char *op, u32 field, int err)
 {
 	const char *name = field < ARRAY_SIZE(vn_field_names) &&
 			   vn_field_names[field] ? vn_field_names[field] : "?";
 
-	pr_info_ratelimited("%s: %s refused: %d (pid %d)\n", op, name, err,
-			    task_pid_nr(current));
+	pr_debug("%s: %s refused: %d (pid %d)\n", op, name, err,
+		 task_pid_nr(current));
 	return err;
 }
 
@@ -267,10 +274,31 @@ static int vn_check_table(const struct vn_hw *hw, const struct vn_fmt_ops *fmt,
 	return 0;
 }
 
+/* vn_inv_scopes - issue @n generic entries on @dev, for @table's format. */
+static int vn_inv_scopes(struct vn_dev *dev, const struct vn_table *table,
+			 const struct vfio_nest_inv_entry *inv, unsigned int n)
+{
+	struct vn_cmd cmds[2 * VN_MAX_CMDS_PER_ENTRY];
+	u32 field, nr = 0;
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		k = dev->fmt->invalidate(&dev->hw, table, dev->vsid, &inv[i],
+					 NULL, cmds + nr, &field);
+		if (WARN_ON(k < 0))
+			return k;
+		nr += k;
+	}
+	return vn_glue_invalidate(dev, cmds, &nr);
+}
+
 /*
  * vn_switch_table - install @table on @dev: CD into the idle slot, a new
  * nested STE pointing at it, then drop what the SMMU may have cached of the
- * previous CD and of both ASIDs.
+ * previous CD and of both ASIDs. The new ASID is also dropped before the
+ * STE goes in: guests reuse ASIDs, and entries a previous table left under
+ * it must not serve a single DMA of the new one.
  */
 static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 {
@@ -280,33 +308,27 @@ static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 		{ .scope = VFIO_NEST_INV_SCOPE_ASID,
 		  .asid = dev->table.lpae.asid },
 	};
-	struct vn_cmd cmds[2 * VN_MAX_CMDS_PER_ENTRY];
 	unsigned int slot = dev->nested_hwpt_id ? !dev->cd_slot : 0;
 	__le64 cd[VN_CD_BYTES / sizeof(__le64)];
 	__le64 ste[2];
-	u32 field, nr = 0;
-	int i, n, ret;
+	int ret;
 
 	dev->fmt->prepare(&dev->hw, table);
 	dev->fmt->encode_cd(&dev->hw, table, cd);
 	ret = vn_glue_write_cd(dev, slot, cd);
 	if (ret)
 		return ret;
+	ret = vn_inv_scopes(dev, table, inv, 1);
+	if (ret)
+		return ret;
 	dev->fmt->encode_ste(dev->host_ipa + slot * VN_CD_BYTES, ste);
 	ret = vn_glue_install(dev, ste);
 	if (ret)
 		return ret;
-
-	for (i = 0; i < (dev->table.format ? 2 : 1); i++) {
-		n = dev->fmt->invalidate(&dev->hw, table, dev->vsid, &inv[i],
-					 NULL, cmds + nr, &field);
-		if (WARN_ON(n < 0))
-			return n;
-		nr += n;
-	}
 	dev->cd_slot = slot;
+	ret = vn_inv_scopes(dev, table, inv, dev->table.format ? 2 : 1);
 	dev->table = *table;
-	return vn_glue_invalidate(dev, cmds, &nr);
+	return ret;
 }
 
 static long vn_attach_table(struct vn_ctx *ctx, void *arg)
@@ -565,6 +587,34 @@ static void vn_close_group(struct vn_ctx *ctx, u32 first, u32 group_first,
 		ctx->cmd_entry_end[k - first] = nr;
 }
 
+/*
+ * vn_inv_buffers - allocate INVALIDATE's buffers on first use, all or none:
+ * a partial failure must not leave a NULL or leaked buffer for the next call.
+ */
+static int vn_inv_buffers(struct vn_ctx *ctx)
+{
+	struct vfio_nest_inv_entry *entries;
+	struct vn_cmd *cmds;
+	u32 *ends;
+
+	if (ctx->cmds)
+		return 0;
+	entries = kmalloc_array(VN_INV_FETCH, sizeof(*entries),
+				GFP_KERNEL_ACCOUNT);
+	cmds = kmalloc_array(VN_INV_CHUNK, sizeof(*cmds), GFP_KERNEL_ACCOUNT);
+	ends = kmalloc_array(VN_INV_CHUNK, sizeof(*ends), GFP_KERNEL_ACCOUNT);
+	if (!entries || !cmds || !ends) {
+		kfree(entries);
+		kfree(cmds);
+		kfree(ends);
+		return -ENOMEM;
+	}
+	ctx->entries = entries;
+	ctx->cmds = cmds;
+	ctx->cmd_entry_end = ends;
+	return 0;
+}
+
 static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 {
 	struct vfio_nest_invalidate *inv = arg;
@@ -609,27 +659,22 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	}
 	if (!inv->entry_num)
 		return 0;
-	if (!ctx->cmds) {
-		ctx->entries = kmalloc_array(VN_INV_FETCH, sizeof(*ctx->entries),
-					     GFP_KERNEL);
-		ctx->cmds = kmalloc_array(VN_INV_CHUNK, sizeof(*ctx->cmds),
-					  GFP_KERNEL);
-		ctx->cmd_entry_end = kmalloc_array(VN_INV_CHUNK,
-						   sizeof(*ctx->cmd_entry_end),
-						   GFP_KERNEL);
-		if (!ctx->entries || !ctx->cmds || !ctx->cmd_entry_end) {
-			inv->entry_num = 0;
-			return -ENOMEM;
-		}
+	ret = vn_inv_buffers(ctx);
+	if (ret) {
+		inv->entry_num = 0;
+		return ret;
 	}
 
 	/*
 	 * Entries become commands in ctx->cmds, issued whenever it could not
-	 * take one more entry, and at the end; entries before a malformed one
+	 * take one more entry's commands or ctx->cmd_entry_end one more entry
+	 * (merged entries add no command, so both bounds are needed), and at
+	 * the end; entries before a malformed one
 	 * are still issued, as IOMMU_HWPT_INVALIDATE does.
 	 */
 	for (i = 0; i < inv->entry_num; i++) {
-		if (nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY) {
+		if (nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY ||
+		    i - first >= VN_INV_CHUNK) {
 			vn_close_group(ctx, first, group_first, i, nr);
 			ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
 			if (ret)
@@ -761,28 +806,67 @@ static int vn_open(struct inode *inode, struct file *file)
 }
 
 /*
- * Closing the file blocks the DMA of every device still attached (its table
- * config is no longer managed by anyone) and frees our objects, when the
- * VMM's iommufd can still be driven from here; when the VMM is exiting, its
- * iommufd tears everything down itself once its last file reference (ours
- * included) goes.
+ * vn_ctx_teardown - block the DMA of every device still attached (its table
+ * config is no longer managed by anyone) and free our objects. Run in the
+ * context's mm, where the VMM's iommufd can be driven; where it cannot (the
+ * mm is gone), the VMM's iommufd tears everything down itself once its last
+ * file reference (ours included) goes.
  */
-static int vn_release(struct inode *inode, struct file *file)
+static void vn_ctx_teardown(struct vn_ctx *ctx)
 {
-	struct vn_ctx *ctx = file->private_data;
 	struct vn_dev *dev, *tmp;
 
-	mutex_lock(&ctx->lock);
+	guard(mutex)(&ctx->lock);
 	list_for_each_entry_safe(dev, tmp, &ctx->devices, node) {
 		if (vn_glue_can_use_mm(dev))
 			vn_glue_detach(dev, true);
 		vn_dev_free(dev);
 	}
+	vn_glue_scratch_unmap(ctx);
+}
+
+struct vn_remote_teardown {
+	struct work_struct work;
+	struct vn_ctx *ctx;
+};
+
+static void vn_remote_teardown_fn(struct work_struct *work)
+{
+	struct vn_remote_teardown *rt =
+		container_of(work, struct vn_remote_teardown, work);
+	struct mm_struct *mm = rt->ctx->scratch_mm;
+
+	kthread_use_mm(mm);
+	vn_ctx_teardown(rt->ctx);
+	kthread_unuse_mm(mm);
+}
+
+/*
+ * The last close can come from anywhere: another process the file was
+ * passed to or inherited by, the owner after exec, a kernel thread. While
+ * the owner's mm lives, the teardown runs in it, from a worker that
+ * borrows it; the caller waits, so close() returns with the DMA blocked.
+ */
+static int vn_release(struct inode *inode, struct file *file)
+{
+	struct vn_ctx *ctx = file->private_data;
+	struct mm_struct *mm = ctx->scratch_mm;
+	struct vn_remote_teardown rt = { .ctx = ctx };
+
+	if (mm && (mm != current->mm || (current->flags & PF_EXITING)) &&
+	    mmget_not_zero(mm)) {
+		INIT_WORK_ONSTACK(&rt.work, vn_remote_teardown_fn);
+		queue_work(system_unbound_wq, &rt.work);
+		flush_work(&rt.work);
+		destroy_work_on_stack(&rt.work);
+		mmput(mm);
+	} else {
+		vn_ctx_teardown(ctx);
+	}
 	vn_glue_scratch_free(ctx);
 	kfree(ctx->entries);
 	kfree(ctx->cmds);
 	kfree(ctx->cmd_entry_end);
-	mutex_unlock(&ctx->lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -838,8 +922,7 @@ static long vn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	long ret;
 
 	nr = _IOC_NR(cmd);
-	if (nr < VFIO_NEST_CMD_BASE ||
-	    nr - VFIO_NEST_CMD_BASE >= ARRAY_SIZE(vn_ioctl_ops))
+	if (nr - VFIO_NEST_CMD_BASE >= ARRAY_SIZE(vn_ioctl_ops))
 		return -ENOTTY;
 	op = &vn_ioctl_ops[nr - VFIO_NEST_CMD_BASE];
 	if (op->ioctl_num != cmd)
@@ -870,7 +953,7 @@ static const struct file_operations vn_fops = {
 };
 
 static struct miscdevice vn_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
+	.minor = VFIO_NEST_MINOR,
 	.name = "vfio-nest",
 	.fops = &vn_fops,
 	.mode = 0600,
@@ -882,7 +965,8 @@ static int __init vn_init(void)
 
 	ret = misc_register(&vn_misc);
 	if (ret) {
-		pr_err("cannot register /dev/vfio-nest: %d\n", ret);
+		pr_err("cannot register /dev/vfio-nest (misc minor %d): %d\n",
+		       VFIO_NEST_MINOR, ret);
 		return ret;
 	}
 	pr_info("uAPI version %d ready on /dev/vfio-nest\n",
@@ -898,4 +982,9 @@ static void __exit vn_exit(void)
 module_init(vn_init);
 module_exit(vn_exit);
 MODULE_DESCRIPTION("Nested stage-1 translation and invalidation passthrough for VFIO devices");
+MODULE_VERSION(IOMMU_NEST_VERSION);
+MODULE_AUTHOR(IOMMU_NEST_AUTHOR);
 MODULE_LICENSE("GPL");
+/* Opening /dev/vfio-nest loads the module (kmod static-nodes, devtmpfs). */
+MODULE_ALIAS_MISCDEV(VFIO_NEST_MINOR);
+MODULE_ALIAS("devname:vfio-nest");

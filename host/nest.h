@@ -19,6 +19,13 @@ struct file;
 struct mm_struct;
 struct poll_table_struct;
 
+/*
+ * A fixed misc minor, so that a devname alias can load the module when
+ * /dev/vfio-nest is opened: 243-254 are reserved for local use
+ * (Documentation/admin-guide/devices.txt); 243 is ours.
+ */
+#define VFIO_NEST_MINOR		243
+
 /* A CD is 64 bytes; two slots let a re-attach switch without a gap. */
 #define VN_CD_SLOTS		2
 #define VN_CD_BYTES		64
@@ -140,7 +147,8 @@ extern const struct vn_fmt_ops vn_fmt_arm_lpae;
  * @lock: serialises every operation of this context (ioctl, read, release)
  * @devices: struct vn_dev list
  * @wq: poll() waiters, woken by any device's event queue
- * @scratch_mm: the mm @scratch_uva lives in (mmgrab'ed), or NULL
+ * @scratch_mm: the mm the context belongs to (mmgrab'ed): the first that
+ *	drove iommufd through it; @scratch_uva lives there. NULL before.
  * @scratch_uva: user buffer for the iommufd/VFIO ioctl arguments
  * @scratch_len: its length
  * @entries: VN_INV_FETCH invalidation entries copied in by INVALIDATE
@@ -234,6 +242,7 @@ ssize_t vn_glue_read_events(struct vn_dev *dev, void *buf, size_t len);
 int vn_glue_read_faults(struct vn_dev *dev, struct vfio_nest_fault *out,
 			unsigned int max);
 __poll_t vn_glue_events_pending(struct vn_dev *dev);
+void vn_glue_scratch_unmap(struct vn_ctx *ctx);
 void vn_glue_scratch_free(struct vn_ctx *ctx);
 
 #endif /* _VFIO_NEST_NEST_H */

@@ -12,7 +12,7 @@
 #       virtio-iommu-pci and edu assigned (vfio-pci + iommufd); the guest module
 #       drives the virtio-iommu and the L2 tests (scripts/chain/l2.list) do DMA.
 #
-# L1 runs selftests/chain_l1.sh (setup, l2, after); the l2 step re-emits L2's
+# L1 runs scripts/chain/l1.sh (setup, l2, after); the l2 step re-emits L2's
 # results as its own TAP, so scripts/parse-console.py counts L1 and L2 results
 # from L1's console. Prints a few lines per step and "chain: N passed, N failed,
 # N skipped"; exits non-zero on any failure. --check: the same, for make check
@@ -22,7 +22,7 @@
 #
 # Logs: results/chain/console.log (L1 console, L2's console inside it prefixed
 # "l2| "), results/chain/summary.txt. Environment: NO_BUILD=1 (reuse modules,
-# selftests and results/initramfs.cpio), CHAIN_QEMU=auto|stock|patched (the L1
+# selftests and results/initramfs-debug.cpio), CHAIN_QEMU=auto|stock|patched (the L1
 # QEMU), CHAIN_MODE=classic|table (guest module mode L2 must see; default:
 # table with the patched inner QEMU, any with Debian's),
 # CHAIN_INNER_QEMU=patched|debian (the inner VMM: the project's patched tree
@@ -34,6 +34,7 @@
 # KFLAVOUR (debug).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/vmrun.sh"
 . "$TOP/scripts/profiles.sh"
 
 check=0 runs=(l2)
@@ -56,7 +57,7 @@ image=$kdir/arch/arm64/boot/Image
 if [ "${NO_BUILD:-0}" != 1 ]; then
 	bash "$TOP/scripts/build.sh" "$kdir" >&2
 fi
-base=$RESULTS/initramfs.cpio
+base=$RESULTS/initramfs-${KFLAVOUR:-debug}.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
 case ${CHAIN_INNER_QEMU:-patched} in
 debian) inner=$(bash "$TOP/scripts/chain/inner-qemu.sh") ;;
@@ -112,7 +113,7 @@ for run in "${runs[@]}"; do
 done
 steps+=(after)
 for step in "${steps[@]}"; do
-	cp "$TOP/selftests/chain_l1.sh" "$stage/l1/selftests/chain_l1_$step"
+	cp "$TOP/scripts/chain/l1.sh" "$stage/l1/selftests/chain_l1_$step"
 	chmod +x "$stage/l1/selftests/chain_l1_$step"
 	echo "chain_l1_$step"
 done >"$stage/l1/tests.list"
@@ -124,18 +125,14 @@ trap - EXIT
 
 profile_nest_l1
 l2to=${L2_TIMEOUT:-300}
-# L2 gets l2to under KVM, 3 * l2to under TCG (chain_l1.sh).
+# L2 gets l2to under KVM, 3 * l2to under TCG (scripts/chain/l1.sh).
 vmto=${VM_TIMEOUT:-$((3 * l2to + 300))}
-# slub_debug only on the debug kernel (see scripts/vm.sh)
-slub=; [ "${KFLAVOUR:-debug}" = debug ] && slub=" slub_debug=FZP"
-cmdline="console=ttyAMA0 panic=-1 oops=panic$slub deferred_probe_timeout=30 nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to"
+KERNEL_ARGS=""
+cmdline=$(vm_cmdline "${KFLAVOUR:-debug}" "nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to")
 say "booting L1: $QEMU ($($QEMU --version | head -1 | awk '{print $4}')), TCG, ${QEMU_ARGS[*]}, -m $MEM, initramfs $(($(stat -c %s "$RUN_DIR/initramfs.cpio") >> 20)) MB"
 start=$SECONDS
-timeout -s KILL "$vmto" "$QEMU" -nographic -no-reboot -nic none \
-	-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
-	-kernel "$image" -initrd "$RUN_DIR/initramfs.cpio" -append "$cmdline" \
-	</dev/null >"$RUN_DIR/console.log" 2>&1 &
-qpid=$!
+VM_BACKGROUND=1 vm_boot "$image" "$RUN_DIR/initramfs.cpio" "$RUN_DIR/console.log" "$cmdline" "$vmto"
+qpid=$VM_PID
 
 # Narrate from the console while L1 runs.
 # mawk reads its input in blocks unless told otherwise.
@@ -164,14 +161,13 @@ wait $qpid || rc=$?
 secs=$((SECONDS - start))
 ((rc == 137)) && say "L1 killed after $vmto s"
 
-out=$(python3 "$TOP/scripts/parse-console.py" "$RUN_DIR/console.log" chain "$RUN_DIR/tests.list")
-echo "$out" | grep -v '^counts ' >"$RUN_DIR/summary.txt"
+vm_count "$RUN_DIR/console.log" chain "$RUN_DIR/tests.list" >"$RUN_DIR/summary.txt"
 if ((check)); then
 	grep -v '^  pass ' "$RUN_DIR/summary.txt" || true
 else
 	cat "$RUN_DIR/summary.txt"
 fi
-read -r _ p f s <<<"$(echo "$out" | tail -1)"
+p=$VM_PASSED f=$VM_FAILED s=$VM_SKIPPED
 echo "$p $f $s" >"$RUN_DIR/counts"
 echo "$secs" >"$RUN_DIR/seconds"
 # Timings for docs/chain.md and the report.

@@ -2,18 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh [PROFILE...]: the project's whole test run (make check).
-# Installs what it needs, builds (or reuses from the cache) the debug test
-# kernel and the patched QEMU, lints, builds the selftests, proves dkms, boots
-# each test VM profile of selftests/run.list (or only PROFILEs) and ends with
-# "N passed, N failed". Exit status is non-zero on any failure.
+# Installs what it needs, builds (or reuses from the cache) the test kernels
+# and the patched QEMU, lints, builds the selftests, proves dkms, boots each
+# test VM profile of selftests/run.list (or only PROFILEs) in two lanes, runs
+# the nested chain, and ends with a time table and "N passed, N failed".
+# Exit status is non-zero on any failure. CHECK_LANES (default 2): VMs at once.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/profiles.sh"
 
 t0=$SECONDS
 passed=0 failed=0 skipped=0
 mkdir -p "$RESULTS"
 summary=$RESULTS/summary.txt
+times=$RESULTS/times.txt
 : >"$summary"
+: >"$times"
 
 # step NAME CMD...: run a harness step; it counts as one test.
 step() {
@@ -25,14 +29,16 @@ step() {
 		failed=$((failed + 1))
 		echo "  FAIL  $name ($((SECONDS - t)) s; log $RESULTS/step-$name.log)" | tee -a "$summary"
 		tail -n 30 "$RESULTS/step-$name.log"
+		printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
 		return 1
 	fi
+	printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
 }
 
 # tap_step NAME CMD...: run a command that prints TAP; each of its results
 # counts as one test (a failing command without a failing result counts one).
 tap_step() {
-	local name=$1 log=$RESULTS/step-$1.log p f; shift
+	local name=$1 log=$RESULTS/step-$1.log p f t=$SECONDS; shift
 	"$@" >"$log" 2>&1
 	local rc=$?
 	p=$(grep -cE '^ok [0-9]+' "$log")
@@ -41,53 +47,135 @@ tap_step() {
 	passed=$((passed + p)) failed=$((failed + f))
 	echo "  $( ((f)) && echo FAIL || echo pass)  $name: $p passed, $f failed (log $log)" | tee -a "$summary"
 	((f == 0)) || grep -E '^not ok' "$log" | head -20
+	printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
 }
 
 finish() {
+	echo "check: time per step (wall; VM lanes overlap):"
+	sed 's/^/  /' "$times"
 	echo "check: $((SECONDS - t0)) s wall; results in $RESULTS"
 	echo "$passed passed, $failed failed, $skipped skipped"
 	((failed == 0))
 	exit
 }
 
+# The dependency stage again, into an empty cache, in the background: proves
+# on every run that a fresh machine gets each artifact later steps read.
+bash "$TOP/scripts/deps-cold.sh" >"$RESULTS/step-deps-cold.log" 2>&1 &
+cold_pid=$!
+cold_t=$SECONDS
+
 step deps bash "$TOP/scripts/deps.sh" || finish
 step harness bash "$TOP/scripts/harness-selftest.sh"
-step kernel bash "$TOP/scripts/kernel.sh" debug || finish
-kdir=$(bash "$TOP/scripts/kernel.sh" debug)
-log "check: kernel $(cat "$kdir/include/config/kernel.release") ($kdir, built in $(cat "$kdir/build-seconds") s)"
-if [ -f "$TOP/vmm/qemu/build.sh" ]; then
-	step qemu bash "$TOP/vmm/qemu/build.sh" || finish
-	tap_step qemu-qtest bash "$TOP/vmm/qemu/build.sh" --check
-fi
-step build bash "$TOP/scripts/build.sh" "$kdir" || finish
-step lint bash "$TOP/scripts/lint.sh" "$kdir"
-step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
-step distro bash "$TOP/scripts/distro.sh"; cat "$RESULTS/distro/matrix.txt" 2>/dev/null
-NO_BUILD=1 bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs.cpio"
+step docs python3 "$TOP/scripts/doc-check.py"
 
 if (($#)); then
 	profiles=("$@")
 else
 	mapfile -t profiles < <(awk '!/^#/ && NF { if (!seen[$1]++) print $1 }' "$TOP/selftests/run.list")
 fi
-# vm_counts NAME CMD...: run a VM script that leaves results/NAME/counts
-# ("passed failed skipped"); every test in it counts.
+mapfile -t flavours < <(for p in "${profiles[@]}"; do profile_flavour "$p"; done | sort -u)
+for fl in "${flavours[@]}"; do
+	step "kernel-$fl" bash "$TOP/scripts/kernel.sh" "$fl" || finish
+done
+if [ -f "$TOP/vmm/qemu/build.sh" ]; then
+	step qemu bash "$TOP/vmm/qemu/build.sh" || finish
+	tap_step qemu-qtest bash "$TOP/vmm/qemu/build.sh" --check
+fi
+# Modules are built in the tree, one flavour at a time: each flavour's
+# initramfs is packed right after its build.
+for fl in "${flavours[@]}"; do
+	kdir=$(bash "$TOP/scripts/kernel.sh" "$fl")
+	step "build-$fl" bash "$TOP/scripts/build.sh" "$kdir" || finish
+	bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs-$fl.cpio"
+done
+kdir=$(bash "$TOP/scripts/kernel.sh" debug)
+step lint bash "$TOP/scripts/lint.sh" "$kdir"
+step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
+# lint and dkms rebuilt the tree's modules for debug; the chain's initramfs
+# is the debug one, packed above.
+
+# vm_counts NAME: fold results/NAME/counts ("passed failed skipped") of a
+# finished VM script into the totals; every test in it counts.
 vm_counts() {
-	local name=$1 vp vf vs; shift
-	rm -f "$RESULTS/$name/counts"
-	"$@" | tee "$RESULTS/vm-$name.txt"
+	local name=$1 vp vf vs
 	if [ -s "$RESULTS/$name/counts" ]; then
 		read -r vp vf vs <"$RESULTS/$name/counts"
 	else
 		vp=0 vf=1 vs=0
 	fi
 	passed=$((passed + vp)) failed=$((failed + vf)) skipped=$((skipped + vs))
-	grep -E "^$name: [0-9]+ passed" "$RESULTS/vm-$name.txt" >>"$summary" || true
+	grep -E "^$name: [0-9]+ passed" "$RESULTS/vm-$name.txt" >>"$summary" ||
+		echo "$name: no result (log $RESULTS/vm-$name.txt)" >>"$summary"
+	printf '%-22s %5s s\n' "vm $name" "$(cat "$RESULTS/$name/seconds" 2>/dev/null || echo '?')" >>"$times"
 }
-for p in "${profiles[@]}"; do
-	vm_counts "$p" env NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$p"
+
+# lane JOB...: run VM jobs one after the other (a job is a profile name, or
+# "chain"; distro is one job too).
+run_job() {
+	local j=$1
+	rm -f "$RESULTS/$j/counts"
+	case $j in
+	chain) NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check ;;
+	distro) bash "$TOP/scripts/distro.sh" ;;
+	*) NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$j" ;;
+	esac >"$RESULTS/vm-$j.txt" 2>&1
+	echo $? >"$RESULTS/vm-$j.rc"
+}
+lane() {
+	local j
+	for j in "$@"; do run_job "$j"; done
+}
+
+# Two lanes, longest jobs first, each job to the lane that frees first (by
+# the seconds of the last run, 60 s when unknown).
+jobs=("${profiles[@]}")
+(($#)) || jobs+=(chain distro)
+mapfile -t jobs < <(for j in "${jobs[@]}"; do
+	echo "$(cat "$RESULTS/$j/seconds" 2>/dev/null || echo 60) $j"
+done | sort -rn | awk '{ print $2 }')
+nl=${CHECK_LANES:-2}
+declare -a lanes_jobs lanes_load
+for ((i = 0; i < nl; i++)); do lanes_jobs[i]="" lanes_load[i]=0; done
+for j in "${jobs[@]}"; do
+	best=0
+	for ((i = 1; i < nl; i++)); do
+		((lanes_load[i] < lanes_load[best])) && best=$i
+	done
+	lanes_jobs[best]+=" $j"
+	lanes_load[best]=$((lanes_load[best] + $(cat "$RESULTS/$j/seconds" 2>/dev/null || echo 60)))
 done
-# The nested chain (L1 TCG + SMMUv3, L2 under KVM in L1 with edu assigned;
-# ~2-2.5 min warm), in full runs only; alone: bash scripts/chain.sh.
-(($#)) || vm_counts chain env NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check
+vt=$SECONDS
+pids=()
+for ((i = 0; i < nl; i++)); do
+	# shellcheck disable=SC2086
+	lane ${lanes_jobs[i]} &
+	pids+=($!)
+done
+wait "${pids[@]}"
+printf '%-22s %5d s\n' "VM lanes ($nl)" $((SECONDS - vt)) >>"$times"
+for j in "${profiles[@]}"; do
+	vm_counts "$j"
+done
+if ! (($#)); then
+	vm_counts chain
+	printf '%-22s %5s s\n' "distro" "$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" >>"$times"
+	# The distro matrix is one harness step.
+	if [ "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null)" = 0 ]; then
+		passed=$((passed + 1)); echo "  pass  distro" | tee -a "$summary"
+	else
+		failed=$((failed + 1)); echo "  FAIL  distro (log $RESULTS/vm-distro.txt)" | tee -a "$summary"
+		tail -n 30 "$RESULTS/vm-distro.txt"
+	fi
+	cat "$RESULTS/distro/matrix.txt" 2>/dev/null
+fi
+
+if wait "$cold_pid"; then
+	passed=$((passed + 1))
+	echo "  pass  deps-cold ($((SECONDS - cold_t)) s, in the background)" | tee -a "$summary"
+else
+	failed=$((failed + 1))
+	echo "  FAIL  deps-cold (log $RESULTS/step-deps-cold.log)" | tee -a "$summary"
+	tail -n 20 "$RESULTS/step-deps-cold.log"
+fi
 finish

@@ -28,12 +28,12 @@ if [ -f "$TOP/vmm/qemu/build.sh" ]; then
 fi
 step "kernel $(cat "$kdir/include/config/kernel.release") ready; building modules and selftests"
 bash "$TOP/scripts/build.sh" "$kdir" >/dev/null
-bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs.cpio"
+bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs-debug.cpio"
 
 rc=0
 for p in "$host" "$guest"; do
 	step "booting QEMU profile '$p' ($(RUN_DIR=$RESULTS/$p; . "$TOP/scripts/profiles.sh"; "profile_${p//-/_}"; echo "${QEMU_ARGS[*]}" | sed 's/-drive [^ ]* //'))"
-	NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$p" demo-vm.sh >"$RESULTS/demo-$p.txt" 2>&1 || rc=1
+	NO_BUILD=1 KFLAVOUR=debug bash "$TOP/scripts/vm.sh" "$p" demo-vm.sh >"$RESULTS/demo-$p.txt" 2>&1 || rc=1
 	sed -n '/^### BEGIN demo-vm.sh/,/^### END/p' "$RESULTS/$p/console.log" | tr -d '\r' |
 		grep -E '^(demo:|not ok)' | sed 's/^demo: /  /'
 	tail -1 "$RESULTS/demo-$p.txt" | sed 's/^/  => /'

@@ -24,6 +24,7 @@
 # (default "viommu viommu-pgt"), DISTRO_RUNLIST, VM_TIMEOUT.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/vmrun.sh"
 . "$TOP/scripts/profiles.sh"
 
 t0=$SECONDS
@@ -120,7 +121,7 @@ for prof in ${DISTRO_PROFILES:-viommu viommu-pgt}; do
 	tests[$prof]=$list
 	profiles+=("$prof")
 done
-[ -x "$CACHE/busybox-arm64/bin/busybox" ] || bash "$TOP/scripts/deps.sh" >&2
+busybox_arm64 >/dev/null
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$SRC/dkms.conf")
 export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 
@@ -135,20 +136,15 @@ boot_profile() {
 	mkdir -p "$extra"
 	printf '%s' "${tests[$prof]}" >"$extra/tests.list"
 	echo distro_status >>"$extra/tests.list"
-	(cd "$extra" && echo tests.list | cpio -o -H newc --quiet) >"$rd/tests.cpio"
-	cat "$w/initramfs.cpio" "$rd/tests.cpio" >"$rd/initramfs.cpio"
-	RUN_DIR=$rd
+	vm_initrd "$w/initramfs.cpio" "$extra/tests.list" "$rd/initramfs.cpio"
+	RUN_DIR=$rd FIRMWARE="" KERNEL_ARGS=""
 	"$fn" || { row "$kver" "$mod" "built (dkms)" - "NO VM" "profile $prof unavailable"; regressions=$((regressions + 1)); return; }
-	local cmdline="console=ttyAMA0 panic=-1 oops=panic deferred_probe_timeout=30 nest.timeout=${TEST_TIMEOUT:-600}"
-	local vt=$SECONDS
-	timeout -s KILL "${VM_TIMEOUT:-600}" "$QEMU" -nographic -no-reboot -nic none \
-		-cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}" \
-		-kernel "$root/boot/vmlinuz-$kver" -initrd "$rd/initramfs.cpio" \
-		-append "$cmdline" </dev/null >"$rd/console.log" 2>&1
-	local vsecs=$((SECONDS - vt)) out p f s
-	out=$(python3 "$TOP/scripts/parse-console.py" "$rd/console.log" "distro-$abi-$prof" "$extra/tests.list")
-	echo "$out" | grep -v '^counts ' >"$rd/tests.txt"
-	read -r _ p f s <<<"$(echo "$out" | tail -1)"
+	local vt=$SECONDS p f s
+	vm_boot "$root/boot/vmlinuz-$kver" "$rd/initramfs.cpio" "$rd/console.log" \
+		"$(vm_cmdline distro "nest.timeout=${TEST_TIMEOUT:-600}")" "${VM_TIMEOUT:-600}" || true
+	local vsecs=$((SECONDS - vt))
+	vm_count "$rd/console.log" "distro-$abi-$prof" "$extra/tests.list" >"$rd/tests.txt"
+	p=$VM_PASSED f=$VM_FAILED s=$VM_SKIPPED
 	local loaded=no
 	grep -q '^ok 1 virtio_iommu_pgt loaded' "$rd/console.log" && loaded=yes
 	# Unsigned out-of-tree modules on a MODULE_SIG (not _FORCE) kernel: the
@@ -268,15 +264,7 @@ for abi in "${kernels[@]}"; do
 	# 3. initramfs: busybox, /init, the kernel package's virtio modules (and
 	# what they and ours depend on), the dkms-installed modules, selftests.
 	stage=$w/stage
-	mkdir -p "$stage"/{bin,sbin,etc/modprobe.d,proc,sys,dev,tmp,run,mnt,root,selftests,usr/bin,usr/sbin}
-	cp "$CACHE/busybox-arm64/bin/busybox" "$stage/bin/busybox"
-	# the same applet links as scripts/initramfs.sh
-	for a in $(awk '/for a in /{ f = 1 } f { print } f && /; do$/ { exit }' "$TOP/scripts/initramfs.sh" |
-			tr -d '\\\n' | sed 's/.*for a in //; s/; do.*//'); do
-		ln -sf /bin/busybox "$stage/bin/$a"
-	done
-	cp "$TOP/scripts/vm-init.sh" "$stage/init"
-	chmod +x "$stage/init"
+	vm_stage_base "$stage"
 	kmods=$stage/lib/modules/$kver
 	mkdir -p "$kmods"
 	cp "$root/lib/modules/$kver"/modules.{builtin,builtin.modinfo,order} "$kmods/" 2>/dev/null
@@ -321,7 +309,7 @@ for abi in "${kernels[@]}"; do
 	echo "# tainted $(cat /proc/sys/kernel/tainted)"
 	EOF
 	chmod +x "$stage/selftests/distro_status"
-	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$w/initramfs.cpio"
+	vm_pack "$stage" "$w/initramfs.cpio"
 	for prof in "${profiles[@]}"; do
 		boot_profile "$prof"
 	done

@@ -8,6 +8,7 @@
 # cpio archive (the kernel unpacks concatenated archives in order).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/vmrun.sh"
 
 kdir=$1 out=$2
 src=$(kernel_src)
@@ -16,18 +17,7 @@ kver=$(cat "$kdir/include/config/kernel.release")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
-mkdir -p "$stage"/{bin,sbin,etc/modprobe.d,proc,sys,dev,tmp,run,mnt,root,selftests,usr/bin,usr/sbin}
-cp "$CACHE/busybox-arm64/bin/busybox" "$stage/bin/busybox"
-# busybox --list is an arm64 binary: take the applet list from a qemu-user-free
-# source, the list of links Debian's package documents.
-for a in sh ash cat cp dd echo grep egrep head tail ls ln mkdir mknod mount umount rm rmdir \
-	 sleep sync test [ tr wc xargs sed awk cut sort uniq find timeout poweroff reboot \
-	 modprobe insmod rmmod lsmod depmod dmesg lspci hexdump od printf seq kill ps \
-	 true false basename dirname readlink stat uname env date chmod mountpoint cmp md5sum; do
-	ln -sf /bin/busybox "$stage/bin/$a"
-done
-cp "$TOP/scripts/vm-init.sh" "$stage/init"
-chmod +x "$stage/init"
+vm_stage_base "$stage"
 
 make -s -C "$src" O="$kdir" "${arch[@]}" INSTALL_MOD_PATH="$stage" DEPMOD=true modules_install
 make -s -C "$kdir" M="$TOP" "${arch[@]}" INSTALL_MOD_PATH="$stage" DEPMOD=true modules_install
@@ -42,4 +32,4 @@ cp "$TOP"/selftests/out/* "$stage/selftests/"
 # Extra payloads (e.g. an inner QEMU and L2 images) can be dropped in $EXTRA_DIR.
 [ -n "${EXTRA_DIR:-}" ] && cp -a "$EXTRA_DIR"/. "$stage/"
 
-(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$out"
+vm_pack "$stage" "$out"

@@ -3,7 +3,9 @@
 #
 # kernel.sh [FLAVOUR]: build the arm64 test kernel from Debian's linux-source
 # (allnoconfig + scripts/kconfig/test.config [+ FLAVOUR.config]) and print the
-# build directory. FLAVOUR is "debug" (default, used by make check) or "base".
+# build directory. FLAVOUR is "debug" (default: the guest suites of make
+# check), "kasan" (debug + KASAN + fault injection: the host suites) or
+# "base" (no debugging: benchmarks).
 # The build is cached under $CACHE/kernel, keyed by source version + fragment
 # hash, so only a changed fragment or a new linux-source rebuilds it.
 set -euo pipefail
@@ -13,8 +15,9 @@ flavour=${1:-debug}
 frags=("$TOP/scripts/kconfig/test.config")
 case $flavour in
 debug) frags+=("$TOP/scripts/kconfig/debug.config") ;;
+kasan) frags+=("$TOP/scripts/kconfig/debug.config" "$TOP/scripts/kconfig/kasan.config") ;;
 base) frags+=("$TOP/scripts/kconfig/base.config") ;;
-*) die "unknown kernel flavour '$flavour' (debug or base)" ;;
+*) die "unknown kernel flavour '$flavour' (debug, kasan or base)" ;;
 esac
 
 src=$(kernel_src)

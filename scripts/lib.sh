@@ -48,6 +48,20 @@ kernel_src() {
 	echo "$dir"
 }
 
+# busybox_arm64: the arm64 busybox every test initramfs is built on.
+busybox_arm64() {
+	local b=$CACHE/busybox-arm64/bin/busybox
+	[ -x "$b" ] || die "$b missing: run scripts/deps.sh"
+	echo "$b"
+}
+
+# efi_firmware: edk2's QEMU_EFI.fd for the UEFI+ACPI profiles.
+efi_firmware() {
+	local f=$CACHE/efi-aarch64/QEMU_EFI.fd
+	[ -s "$f" ] || die "$f missing: run scripts/deps.sh"
+	echo "$f"
+}
+
 # kernel_src_version: "7.2" for linux-source-7.2 (the Debian package's minor,
 # which names linux-config-7.2 and friends).
 kernel_src_version() {

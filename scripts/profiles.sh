@@ -44,6 +44,19 @@ viommu_machine() {
 
 profile_smmuv3() { QEMU=$(stock_qemu); smmuv3_machine; }
 profile_smmuv3_nest() { QEMU=$(patched_qemu); smmuv3_machine; }
+# The host module's functional suites and fuzzers under KASAN, lockdep,
+# kmemleak and fault injection (the kasan kernel flavour); benchmarks stay
+# on smmuv3-nest.
+profile_smmuv3_nest_kasan() { profile_smmuv3_nest; }
+
+# profile_flavour PROFILE: the test kernel flavour (scripts/kernel.sh) the
+# profile boots: "kasan" for *-kasan profiles, "debug" for the others.
+profile_flavour() {
+	case $1 in
+	*-kasan) echo kasan ;;
+	*) echo debug ;;
+	esac
+}
 profile_viommu() { QEMU=$(stock_qemu); viommu_machine; }
 profile_viommu_pgt() { QEMU=$(patched_qemu); viommu_machine; }
 # viommu-pgt with a device offering only granules above the guest's 4K
@@ -70,8 +83,7 @@ profile_viommu_nobypass() {
 # are found through the VIOT table. acpi=force: ACPI even if a DT came along
 # (firmware_test acpi checks what the VM got).
 uefi_acpi() {
-	FIRMWARE=$CACHE/efi-aarch64/QEMU_EFI.fd
-	[ -s "$FIRMWARE" ] || die "$FIRMWARE missing: run scripts/deps.sh"
+	FIRMWARE=$(efi_firmware)
 	KERNEL_ARGS=acpi=force
 }
 profile_viommu_acpi() { QEMU=$(stock_qemu); viommu_machine; uefi_acpi; }

@@ -11,6 +11,15 @@ mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# Nodes of modules not loaded yet, as kmod static-nodes makes them at boot on
+# a distribution: opening one loads its module (devname/char-major aliases).
+grep -v '^#' "/lib/modules/$(uname -r)/modules.devname" 2>/dev/null |
+while read -r mod name node; do
+	case $node in
+	c*:*) maj=${node#c}; mkdir -p "/dev/$(dirname "$name")"
+	      [ -e "/dev/$name" ] || mknod "/dev/$name" c "${maj%:*}" "${node#*:}" ;;
+	esac
+done
 # Kernels that need modules before the tests (Debian's, scripts/distro.sh)
 [ -x /preinit.sh ] && /preinit.sh
 set -o pipefail

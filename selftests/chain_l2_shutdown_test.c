@@ -4,7 +4,7 @@
  * guest module when L2 powers off. A detached child keeps mapping, running
  * and unmapping edu transfers until the VM dies, so the inner QEMU exits with
  * live mappings in its iommufd IOAS and a transfer possibly in flight. L1
- * checks afterwards that this left it clean (selftests/chain_l1.sh after:
+ * checks afterwards that this left it clean (scripts/chain/l1.sh after:
  * no SMMU events, the device reusable, no leak).
  */
 #include <fcntl.h>

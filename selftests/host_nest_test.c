@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -623,6 +624,202 @@ TEST_F(nest, invalidate_batches)
 	ASSERT_TRUE(holds(v, v->p_dst, 0x71));
 }
 
+struct slot_racer {
+	int slot;		/* where iommufd installs the vEVENTQ fd */
+	int fifo;
+	volatile bool stop;
+};
+
+static void *swap_slot(void *arg)
+{
+	struct slot_racer *r = arg;
+
+	while (!r->stop) {
+		dup2(r->fifo, r->slot);
+		close(r->slot);
+	}
+	return NULL;
+}
+
+/*
+ * Another VMM thread dup2()s a FIFO into the fd slot where iommufd puts the
+ * vEVENTQ while ATTACH_TABLE takes it out of the fd table: the module must
+ * adopt only an iommufd vEVENTQ. (A FIFO adopted as the queue registered
+ * two wait queues with a one-slot poll table: use-after-free at the first
+ * FIFO wake-up after DETACH.) Every ATTACH succeeds or fails with EBADF.
+ */
+TEST_F(nest, veventq_fd_swapped)
+{
+	char path[] = "/tmp/vfio-nest-fifo";
+	struct slot_racer r = { 0 };
+	struct vmm *v = &self->v;
+	int i, ret, refused = 0;
+	char c = 'x';
+	pthread_t t;
+
+	unlink(path);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	r.fifo = open(path, O_RDWR);
+	ASSERT_LE(0, r.fifo);
+	r.slot = open("/dev/null", O_RDONLY);
+	ASSERT_LE(0, r.slot);
+	close(r.slot);
+	ASSERT_EQ(0, pthread_create(&t, NULL, swap_slot, &r));
+	for (i = 0; i < 200; i++) {
+		ret = attach_table(v, ASID);
+		if (ret) {
+			ASSERT_EQ(EBADF, errno);
+			refused++;
+			continue;
+		}
+		ASSERT_EQ(0, detach_table(v, 0));
+	}
+	r.stop = true;
+	pthread_join(t, NULL);
+	/* Wake whatever still waits on the FIFO. */
+	ASSERT_EQ(1, write(r.fifo, &c, 1));
+	ASSERT_EQ(1, read(r.fifo, &c, 1));
+	close(r.fifo);
+	unlink(path);
+	TH_LOG("%d of 200 attaches lost the race (EBADF)", refused);
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0x6b));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x6b));
+}
+
+/*
+ * close_in_child - the last reference to /dev/vfio-nest goes in a child:
+ * at its exit, or (@exec) at its exec of true(1) with the fd close-on-exec.
+ * The parent, whose mm the context belongs to, closes its copy first.
+ */
+static int close_in_child(struct vmm *v, bool exec)
+{
+	int go[2], status;
+	char c;
+	pid_t pid;
+
+	if (pipe(go))
+		return -1;
+	if (exec && fcntl(v->fd, F_SETFD, FD_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		if (exec)
+			execlp("true", "true", (char *)NULL);
+		_exit(0);
+	}
+	close(go[0]);
+	close(v->fd);
+	v->fd = -1;
+	if (write(go[1], "x", 1) != 1)
+		return -1;
+	close(go[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The last close from another process (inherited over fork; or closed on
+ * exec): the teardown still runs, in the owner's mm: the guest table is
+ * uninstalled (DMA through it is blocked) and the device attaches again
+ * (it once stayed nested, and every later ATTACH failed with EEXIST).
+ */
+FIXTURE(nest_foreign_close) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(nest_foreign_close) {
+	bool exec;
+};
+
+FIXTURE_VARIANT_ADD(nest_foreign_close, child_exit) {
+	.exec = false,
+};
+
+FIXTURE_VARIANT_ADD(nest_foreign_close, child_exec) {
+	.exec = true,
+};
+
+FIXTURE_SETUP(nest_foreign_close)
+{
+	int ret = vmm_setup(&self->v);
+
+	if (skip_reason(ret))
+		SKIP(return, "%s", skip_reason(ret));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(nest_foreign_close)
+{
+	vmm_teardown(&self->v);
+}
+
+TEST_F(nest_foreign_close, torn_down)
+{
+	struct vmm *v = &self->v;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xc1));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0xc1));
+	ASSERT_EQ(0, close_in_child(v, variant->exec));
+
+	/* Blocked: VA_DST no longer translates through the guest table. */
+	memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_EQ(0, guest_bytes(&v->g, v->p_dst)[0]);
+
+	v->fd = open_vfio_nest();
+	ASSERT_LE(0, v->fd);
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xc2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0xc2));
+}
+
+/* Another process may not drive a context: it belongs to its first mm. */
+TEST_F(nest, foreign_mm_refused)
+{
+	struct vmm *v = &self->v;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vfio_nest_info info = v->info;
+		uint32_t num = 1;
+		struct vfio_nest_inv_entry e = {
+			.scope = VFIO_NEST_INV_SCOPE_ASID, .asid = ASID,
+		};
+
+		info.size = sizeof(info);
+		if (ioctl(v->fd, VFIO_NEST_GET_INFO, &info) != -1 ||
+		    errno != EPERM)
+			_exit(1);
+		if (detach_table(v, 0) != -1 || errno != EPERM)
+			_exit(2);
+		if (invalidate(v, &e, &num) != -1 || errno != EPERM)
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, load_device(v, 0xc3));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0xc3));
+}
+
 TEST_F(nest, close_blocks_dma)
 {
 	struct vmm *v = &self->v;
@@ -710,6 +907,7 @@ FIXTURE_VARIANT(nest_inv) {
 	uint32_t granule_shift;
 	uint64_t nr_pages;
 	bool split;	/* one entry per page: the module merges them */
+	bool from_zero;	/* the range starts at VA 0, not at VA_STALE */
 };
 
 FIXTURE_VARIANT_ADD(nest_inv, va_leaf) {
@@ -731,6 +929,39 @@ FIXTURE_VARIANT_ADD(nest_inv, va_split) {
 	.granule_shift = 12,
 	.nr_pages = 5,
 	.split = true,
+};
+
+/*
+ * Every entry of a full batch contiguous with the last: they merge into
+ * one range and add no command, yet each needs its slot in the module's
+ * per-chunk bookkeeping (1024 of them): more than a chunk of merged entries
+ * once wrote past that array.
+ */
+FIXTURE_VARIANT_ADD(nest_inv, va_split_max) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.flags = VFIO_NEST_INV_LEAF,
+	.granule_shift = 12,
+	.nr_pages = VFIO_NEST_INV_MAX_ENTRIES,
+	.split = true,
+};
+
+/*
+ * Ranges of 2^32 and 2^36 pages from VA 0 (with range invalidation, SCALE
+ * is 5 bits): once truncated to one and sixteen pages at VA 0, which left
+ * VA_STALE stale.
+ */
+FIXTURE_VARIANT_ADD(nest_inv, va_2e32_pages) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.granule_shift = 12,
+	.nr_pages = 1ull << 32,
+	.from_zero = true,
+};
+
+FIXTURE_VARIANT_ADD(nest_inv, va_2e36_pages) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.granule_shift = 12,
+	.nr_pages = 1ull << 36,
+	.from_zero = true,
 };
 
 FIXTURE_VARIANT_ADD(nest_inv, va_block) {
@@ -774,16 +1005,18 @@ TEST_F(nest_inv, stale_then_fresh)
 		.flags = variant->flags,
 		.asid = variant->scope == VFIO_NEST_INV_SCOPE_ALL ? 0 : ASID,
 	};
-	struct vfio_nest_inv_entry split[8];
+	static struct vfio_nest_inv_entry split[VFIO_NEST_INV_MAX_ENTRIES];
 	uint32_t num = 1, i;
 
 	if (variant->scope == VFIO_NEST_INV_SCOPE_VA) {
 		e.granule_shift = variant->granule_shift;
 		e.iova = VA_STALE & ~((1ull << variant->granule_shift) - 1);
+		if (variant->from_zero)
+			e.iova = 0;
 		e.nr_pages = variant->nr_pages;
 	}
 	if (variant->split) {
-		/* VA_STALE is the fourth of five pages, each its own entry. */
+		/* VA_STALE is the fourth page, each page its own entry. */
 		for (i = 0; i < variant->nr_pages; i++) {
 			split[i] = e;
 			split[i].iova = VA_STALE - 0x3000 + i * 0x1000ull;

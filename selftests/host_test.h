@@ -31,15 +31,10 @@
 	})
 #endif
 
-/* open_vfio_nest - open /dev/vfio-nest, loading the module if needed. */
+/* open_vfio_nest - open /dev/vfio-nest (which loads the module). */
 static inline int open_vfio_nest(void)
 {
-	int fd = open("/dev/vfio-nest", O_RDWR);
-
-	if (fd < 0 && errno == ENOENT &&
-	    system("modprobe vfio_nest 2>/dev/null") == 0)
-		fd = open("/dev/vfio-nest", O_RDWR);
-	return fd;
+	return open("/dev/vfio-nest", O_RDWR);
 }
 
 /*

@@ -64,9 +64,11 @@ TEST_F(vfio_nest, unknown_ioctl)
 {
 	struct vfio_nest_version ver = { .size = sizeof(ver) };
 
-	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(VFIO_NEST_TYPE, 0x7f), &ver));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(VFIO_NEST_TYPE, 0x05), &ver));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(VFIO_NEST_TYPE, 0xff), &ver));
-	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('x', 0x80), &ver));
+	/* iommufd's IOMMU_DESTROY, and the rest of its range. */
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(';', 0x80), &ver));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(';', 0x84), &ver));
 	/* Direction/size bits are not part of our numbers. */
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd,
 				   _IOWR(VFIO_NEST_TYPE, VFIO_NEST_CMD_BASE,
@@ -143,6 +145,31 @@ TEST(no_nesting_refused)
 	/* The device is still the VMM's to use. */
 	ASSERT_EQ(0, vfio_edu_attach(&v.edu, v.edu.ioas_id));
 	vmm_teardown(&v);
+}
+
+/*
+ * Our numbers sent to an iommufd by mistake: iommufd must not know them.
+ * When they were iommufd's own (';' 0x80..), GET_VERSION there was
+ * IOMMU_DESTROY of the object named by its flags field.
+ */
+TEST(numbers_unknown_to_iommufd)
+{
+	unsigned int cmds[] = {
+		VFIO_NEST_GET_VERSION, VFIO_NEST_GET_INFO,
+		VFIO_NEST_ATTACH_TABLE, VFIO_NEST_DETACH_TABLE,
+		VFIO_NEST_INVALIDATE,
+	};
+	uint32_t arg[64] = { sizeof(arg) };
+	unsigned int i;
+	int fd = open("/dev/iommu", O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "/dev/iommu: %s", strerror(errno));
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		arg[0] = 16;
+		EXPECT_ERRNO(ENOTTY, ioctl(fd, cmds[i], arg));
+	}
+	close(fd);
 }
 
 TEST(open_many)

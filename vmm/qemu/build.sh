@@ -13,7 +13,7 @@
 # this script, vmm/qemu/patches/*.patch and the common/ headers the patches
 # include; a cached build prints its path without touching the network.
 #
-# Debian's .dsc and .debian.tar.xz answer 404 on the mirror (design.md §3), so
+# Debian's .dsc and .debian.tar.xz answer 404 on the mirror (measured when this was written), so
 # the orig tarball is taken alone and checked against the sha256 that the
 # Sources index of the private apt state lists.
 #
