@@ -406,12 +406,13 @@ TEST_F(nest, s2_hwpt_dma)
 }
 
 /* Is "vfio_nest: @what (pid <ours>)" in the kernel log? */
+/* Does the kernel log hold a vfio_nest line with @what? */
 static bool logged(const char *what)
 {
 	char cmd[256];
 
-	snprintf(cmd, sizeof(cmd),
-		 "dmesg | grep -qF 'vfio_nest: %s (pid %d)'", what, getpid());
+	snprintf(cmd, sizeof(cmd), "dmesg | grep -qF 'vfio_nest: ' && "
+		 "dmesg | grep 'vfio_nest: ' | grep -qF '%s'", what);
 	return system(cmd) == 0;
 }
 
@@ -446,14 +447,13 @@ TEST_F(nest, s2_hwpt_errors)
 	} while (0)
 
 	/*
-	 * No object with that id. Refusals are logged at most 10 per 5 s:
-	 * past the earlier tests' window, both lines must be in the log.
+	 * No object with that id. Refusals are the VMM's (or its guest's) to
+	 * cause: they name the field in out_bad_field and never reach the
+	 * kernel log (a guest could flood it through its VMM).
 	 */
-	sleep(6);
 	S2_ERR(ENOENT, S2_HWPT_ID, at.s2_hwpt_id = 0xdead);
 	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = v->edu.ioas_id);
-	EXPECT_TRUE(logged("attach_table: s2_hwpt_id refused: -2"));
-	EXPECT_TRUE(logged("attach_table: s2_hwpt_id refused: -22"));
+	EXPECT_FALSE(logged("refused"));
 	S2_ERR(ENOENT, S2_HWPT_ID, at.s2_hwpt_id = ~0u);
 	/* Objects of another type. */
 	S2_ERR(EINVAL, S2_HWPT_ID, at.s2_hwpt_id = ioas2);
