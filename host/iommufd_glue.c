@@ -169,7 +169,8 @@ int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
 			*field = VFIO_NEST_FIELD_DEVICE_FD;
 			return -EBADF;
 		}
-		if (!vfio_file_is_valid(df)) {
+		/* Only a device cdev binds to iommufd; a group fd cannot. */
+		if (!vfio_file_is_valid(df) || vfio_file_is_group(df)) {
 			fput(df);
 			*field = VFIO_NEST_FIELD_DEVICE_FD;
 			return -ENODEV;

@@ -529,6 +529,7 @@ static const struct vfio_nest_inv_entry *
 vn_fetch_entry(struct vn_ctx *ctx, const struct vfio_nest_invalidate *inv,
 	       void __user *uptr, u32 i, int *err)
 {
+	unsigned long left;
 	u32 n;
 
 	*err = 0;
@@ -541,10 +542,15 @@ vn_fetch_entry(struct vn_ctx *ctx, const struct vfio_nest_invalidate *inv,
 	}
 	if (i % VN_INV_FETCH == 0) {
 		n = min_t(u32, inv->entry_num - i, VN_INV_FETCH);
-		if (copy_from_user(ctx->entries, uptr + (u64)i * inv->entry_len,
-				   n * sizeof(*ctx->entries)))
-			*err = -EFAULT;
+		left = copy_from_user(ctx->entries,
+				      uptr + (u64)i * inv->entry_len,
+				      n * sizeof(*ctx->entries));
+		/* Entries before the fault still count as handled. */
+		ctx->entries_valid = (n * sizeof(*ctx->entries) - left) /
+				     sizeof(*ctx->entries);
 	}
+	if (i % VN_INV_FETCH >= ctx->entries_valid)
+		*err = -EFAULT;
 	return &ctx->entries[i % VN_INV_FETCH];
 }
 
@@ -750,6 +756,9 @@ static ssize_t vn_read(struct file *file, char __user *buf, size_t count,
 
 	if (!max)
 		return -EINVAL;
+	/* Records taken off the queues cannot go back: fail before that. */
+	if (clear_user(buf, max * sizeof(*faults)))
+		return -EFAULT;
 	faults = kcalloc(max, sizeof(*faults), GFP_KERNEL);
 	if (!faults)
 		return -ENOMEM;
@@ -935,6 +944,13 @@ static long vn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
 	if (ret)
 		return ret;
+	/*
+	 * Outputs go back to the argument: a read-only one fails here, before
+	 * any change takes effect, not after (the bytes written are those
+	 * just read).
+	 */
+	if (copy_to_user(uarg, &buf, min_t(size_t, op->size, usize)))
+		return -EFAULT;
 	ret = op->execute(ctx, &buf);
 	/* Outputs (results, the refused field, entries done) go back always. */
 	if (copy_to_user(uarg, &buf, min_t(size_t, op->size, usize)))

@@ -152,6 +152,7 @@ extern const struct vn_fmt_ops vn_fmt_arm_lpae;
  * @scratch_uva: user buffer for the iommufd/VFIO ioctl arguments
  * @scratch_len: its length
  * @entries: VN_INV_FETCH invalidation entries copied in by INVALIDATE
+ * @entries_valid: how many of @entries the last block copy filled
  * @cmds: VN_INV_CHUNK commands being built by INVALIDATE
  * @cmd_entry_end: for each entry of the chunk, the end of its commands
  */
@@ -163,6 +164,7 @@ struct vn_ctx {
 	unsigned long scratch_uva;
 	size_t scratch_len;
 	struct vfio_nest_inv_entry *entries;
+	u32 entries_valid;
 	struct vn_cmd *cmds;
 	u32 *cmd_entry_end;
 };

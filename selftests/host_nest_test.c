@@ -820,6 +820,54 @@ TEST_F(nest, foreign_mm_refused)
 	ASSERT_TRUE(holds(v, v->p_dst, 0xc3));
 }
 
+/*
+ * User memory the module writes back: a read-only ATTACH argument fails
+ * before the device is attached (not after, with the change made); an
+ * INVALIDATE whose entry 10 is unmapped reports 10 entries handled (block
+ * copies once reported 0); a read() into a read-only buffer keeps the
+ * fault records for the next read() (they were once dropped).
+ */
+TEST_F(nest, user_memory_contract)
+{
+	struct vmm *v = &self->v;
+	long pg = getpagesize();
+	struct vfio_nest_attach_table *at;
+	struct vfio_nest_inv_entry *e;
+	struct vfio_nest_fault f[8];
+	uint32_t num = 20, i;
+	uint8_t *mem;
+
+	mem = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+
+	at = (void *)mem;
+	*at = attach_args(v, ASID);
+	ASSERT_EQ(0, mprotect(mem, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, at));
+	EXPECT_ERRNO(ENOENT, detach_table(v, 0));
+	ASSERT_EQ(0, mprotect(mem, pg, PROT_READ | PROT_WRITE));
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	e = (void *)(mem + pg - 10 * sizeof(*e));
+	memset(e, 0, 10 * sizeof(*e));
+	for (i = 0; i < 10; i++) {
+		e[i].scope = VFIO_NEST_INV_SCOPE_ASID;
+		e[i].asid = ASID;
+	}
+	ASSERT_EQ(0, mprotect(mem + pg, pg, PROT_NONE));
+	EXPECT_ERRNO(EFAULT, invalidate(v, e, &num));
+	EXPECT_EQ(10, num);
+
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_HOLE + 0x40, 4));
+	ASSERT_EQ(0, mprotect(mem, pg, PROT_READ));
+	usleep(100000);
+	EXPECT_ERRNO(EFAULT, read(v->fd, mem, sizeof(f)));
+	ASSERT_EQ(1, read_faults(v->fd, f, 8, 2000));
+	EXPECT_EQ(VA_HOLE + 0x40, f[0].iova);
+	munmap(mem, 2 * pg);
+}
+
 TEST_F(nest, close_blocks_dma)
 {
 	struct vmm *v = &self->v;
