@@ -331,6 +331,128 @@ static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 	return ret;
 }
 
+/*
+ * vn_reattach - @at for a device already attached through @ctx: a re-attach
+ * changes the table, never the plumbing (EBUSY naming the field otherwise).
+ */
+static int vn_reattach(struct vn_dev *dev, struct vfio_nest_attach_table *at,
+		       const struct vn_fmt_ops *fmt,
+		       struct file *iommufd_file, struct vn_table *table,
+		       u32 *field)
+{
+	int ret;
+
+	*field = dev->iommufd_file != iommufd_file ? VFIO_NEST_FIELD_IOMMUFD :
+		 dev->dev_id != at->dev_id ? VFIO_NEST_FIELD_DEV_ID :
+		 dev->ioas_id != at->s2_pt_id ? VFIO_NEST_FIELD_S2_PT_ID :
+		 (dev->s2_owned ? 0 : dev->s2_hwpt_id) != at->s2_hwpt_id ?
+			VFIO_NEST_FIELD_S2_HWPT_ID :
+		 dev->host_ipa != at->host_ipa ? VFIO_NEST_FIELD_HOST_IPA :
+		 dev->fmt != fmt ? VFIO_NEST_FIELD_FORMAT :
+			VFIO_NEST_FIELD_NONE;
+	if (*field)
+		return -EBUSY;
+	ret = vn_check_table(&dev->hw, fmt, at, table);
+	if (ret) {
+		*field = at->out_bad_field;
+		return ret;
+	}
+	return vn_switch_table(dev, table);
+}
+
+/*
+ * vn_dev_probe - a new struct vn_dev for @at: the SMMU can nest, the IOAS
+ * exists, the table fits the SMMU, and the device is ours alone.
+ */
+static struct vn_dev *vn_dev_probe(struct vn_ctx *ctx,
+				   struct vfio_nest_attach_table *at,
+				   const struct vn_fmt_ops *fmt,
+				   struct file *device_file,
+				   struct file *iommufd_file,
+				   struct vn_table *table, u32 *field)
+{
+	struct vn_dev *dev;
+	int ret;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	ret = vn_glue_hw_info(ctx, iommufd_file, at->dev_id, &dev->hw);
+	if (ret) {
+		*field = VFIO_NEST_FIELD_DEV_ID;
+		goto err_free;
+	}
+	fmt->caps_from_hw(&dev->hw);
+	ret = -EOPNOTSUPP;
+	if (!dev->hw.nesting)
+		goto err_free;
+	ret = vn_glue_check_ioas(ctx, iommufd_file, at->s2_pt_id);
+	if (ret) {
+		*field = VFIO_NEST_FIELD_S2_PT_ID;
+		goto err_free;
+	}
+	ret = vn_check_table(&dev->hw, fmt, at, table);
+	if (ret) {
+		*field = at->out_bad_field;
+		goto err_free;
+	}
+	ret = vn_claim_device(device_file);
+	if (ret) {
+		*field = VFIO_NEST_FIELD_DEVICE_FD;
+		goto err_free;
+	}
+	return dev;
+
+err_free:
+	kfree(dev);
+	return ERR_PTR(ret);
+}
+
+/*
+ * vn_dev_attach - first attach of a device: probe it, create the nesting
+ * objects and install @table. The new struct vn_dev takes the file
+ * references, or drops them on failure.
+ */
+static int vn_dev_attach(struct vn_ctx *ctx, struct vfio_nest_attach_table *at,
+			 const struct vn_fmt_ops *fmt, struct file *device_file,
+			 struct file *iommufd_file, struct vn_table *table,
+			 u32 *field)
+{
+	struct vn_dev *dev;
+	int ret;
+
+	dev = vn_dev_probe(ctx, at, fmt, device_file, iommufd_file, table,
+			   field);
+	if (IS_ERR(dev)) {
+		fput(device_file);
+		fput(iommufd_file);
+		return PTR_ERR(dev);
+	}
+	dev->ctx = ctx;
+	dev->device_file = device_file;
+	dev->iommufd_file = iommufd_file;
+	dev->mm = current->mm;
+	mmgrab(dev->mm);
+	dev->dev_id = at->dev_id;
+	dev->ioas_id = at->s2_pt_id;
+	dev->s2_hwpt_id = at->s2_hwpt_id;
+	dev->host_ipa = at->host_ipa;
+	/* The vSID only has to be unique within the vIOMMU: one device each. */
+	dev->vsid = 1;
+	dev->fmt = fmt;
+	list_add(&dev->node, &ctx->devices);
+
+	ret = vn_glue_nest_alloc(dev, field);
+	if (!ret) {
+		ret = vn_switch_table(dev, table);
+		if (!ret)
+			return 0;
+		vn_glue_detach(dev, true);
+	}
+	vn_dev_free(dev);
+	return ret;
+}
+
 static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 {
 	struct vfio_nest_attach_table *at = arg;
@@ -338,8 +460,7 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 	const struct vn_fmt_ops *fmt;
 	struct vn_table table;
 	struct vn_dev *dev;
-	bool new_dev = false;
-	u32 field = 0;
+	u32 field = VFIO_NEST_FIELD_NONE;
 	int ret;
 
 	at->out_bad_field = VFIO_NEST_FIELD_NONE;
@@ -370,100 +491,13 @@ static long vn_attach_table(struct vn_ctx *ctx, void *arg)
 	mutex_lock(&ctx->lock);
 	dev = vn_find_dev(ctx, device_file);
 	if (dev) {
-		/* A re-attach changes the table, never the plumbing. */
-		field = dev->iommufd_file != iommufd_file ?
-				VFIO_NEST_FIELD_IOMMUFD :
-			dev->dev_id != at->dev_id ? VFIO_NEST_FIELD_DEV_ID :
-			dev->ioas_id != at->s2_pt_id ? VFIO_NEST_FIELD_S2_PT_ID :
-			(dev->s2_owned ? 0 : dev->s2_hwpt_id) != at->s2_hwpt_id ?
-				VFIO_NEST_FIELD_S2_HWPT_ID :
-			dev->host_ipa != at->host_ipa ?
-				VFIO_NEST_FIELD_HOST_IPA :
-			dev->fmt != fmt ? VFIO_NEST_FIELD_FORMAT :
-				VFIO_NEST_FIELD_NONE;
+		ret = vn_reattach(dev, at, fmt, iommufd_file, &table, &field);
 		fput(device_file);
 		fput(iommufd_file);
-		if (field) {
-			ret = -EBUSY;
-			goto out_unlock;
-		}
-		ret = vn_check_table(&dev->hw, fmt, at, &table);
-		if (ret) {
-			field = at->out_bad_field;
-			goto out_unlock;
-		}
-		ret = vn_switch_table(dev, &table);
-		goto out_unlock;
+	} else {
+		ret = vn_dev_attach(ctx, at, fmt, device_file, iommufd_file,
+				    &table, &field);
 	}
-
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!dev) {
-		ret = -ENOMEM;
-		goto err_files;
-	}
-	ret = vn_glue_hw_info(ctx, iommufd_file, at->dev_id, &dev->hw);
-	if (ret) {
-		field = VFIO_NEST_FIELD_DEV_ID;
-		goto err_free;
-	}
-	fmt->caps_from_hw(&dev->hw);
-	if (!dev->hw.nesting) {
-		ret = -EOPNOTSUPP;
-		goto err_free;
-	}
-	ret = vn_glue_check_ioas(ctx, iommufd_file, at->s2_pt_id);
-	if (ret) {
-		field = VFIO_NEST_FIELD_S2_PT_ID;
-		goto err_free;
-	}
-	ret = vn_check_table(&dev->hw, fmt, at, &table);
-	if (ret) {
-		field = at->out_bad_field;
-		goto err_free;
-	}
-	ret = vn_claim_device(device_file);
-	if (ret) {
-		field = VFIO_NEST_FIELD_DEVICE_FD;
-		goto err_free;
-	}
-
-	dev->ctx = ctx;
-	dev->device_file = device_file;
-	dev->iommufd_file = iommufd_file;
-	dev->mm = current->mm;
-	mmgrab(dev->mm);
-	dev->dev_id = at->dev_id;
-	dev->ioas_id = at->s2_pt_id;
-	dev->s2_hwpt_id = at->s2_hwpt_id;
-	dev->host_ipa = at->host_ipa;
-	/* The vSID only has to be unique within the vIOMMU: one device each. */
-	dev->vsid = 1;
-	dev->fmt = fmt;
-	list_add(&dev->node, &ctx->devices);
-	new_dev = true;
-
-	ret = vn_glue_nest_alloc(dev, &field);
-	if (ret)
-		goto err_dev;
-	ret = vn_switch_table(dev, &table);
-	if (ret)
-		goto err_detach;
-	mutex_unlock(&ctx->lock);
-	return 0;
-
-err_detach:
-	vn_glue_detach(dev, true);
-err_dev:
-	vn_dev_free(dev);
-	goto out_unlock;
-err_free:
-	kfree(dev);
-err_files:
-	if (!new_dev) {
-		fput(device_file);
-		fput(iommufd_file);
-	}
-out_unlock:
 	mutex_unlock(&ctx->lock);
 	if (ret) {
 		at->out_bad_field = field;
@@ -621,34 +655,140 @@ static int vn_inv_buffers(struct vn_ctx *ctx)
 	return 0;
 }
 
+/**
+ * struct vn_inv_batch - INVALIDATE's entries on their way to commands
+ * @ctx: the context (its cmds and cmd_entry_end buffers)
+ * @dev: the device they go to
+ * @first: index of the chunk's first entry
+ * @nr: commands in ctx->cmds
+ * @group_first: first entry of the merged group being built
+ * @group_start: the group's first command
+ * @grouped: @merged can still grow
+ * @merged: the group's range, as one entry
+ * @cache: the format's one-page command template
+ */
+struct vn_inv_batch {
+	struct vn_ctx *ctx;
+	struct vn_dev *dev;
+	u32 first, nr, group_first, group_start;
+	bool grouped;
+	struct vfio_nest_inv_entry merged;
+	struct vn_inv_cache cache;
+};
+
+/*
+ * Could the chunk not take one more entry? Its commands may fill ctx->cmds;
+ * merged entries add no command but each needs its ctx->cmd_entry_end slot.
+ */
+static bool vn_batch_full(const struct vn_inv_batch *b, u32 i)
+{
+	return b->nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY ||
+	       i - b->first >= VN_INV_CHUNK;
+}
+
+/* vn_batch_flush - issue the chunk of entries before @end; start another. */
+static int vn_batch_flush(struct vn_inv_batch *b, u32 end, u32 *handled)
+{
+	int ret;
+
+	vn_close_group(b->ctx, b->first, b->group_first, end, b->nr);
+	ret = vn_submit_chunk(b->ctx, b->dev, b->first, end, b->nr, handled);
+	b->first = end;
+	b->group_first = end;
+	b->nr = 0;
+	b->grouped = false;
+	return ret;
+}
+
+/* vn_batch_merge - grow the group by entry @i if it extends it. */
+static bool vn_batch_merge(struct vn_inv_batch *b, u32 i,
+			   const struct vfio_nest_inv_entry *e, u32 *field)
+{
+	struct vn_dev *dev = b->dev;
+	struct vn_cmd *cmds = b->ctx->cmds + b->group_start;
+	int n;
+
+	if (!b->grouped || !vn_inv_mergeable(&b->merged, e))
+		return false;
+	/* Re-encode the grown range over the group's commands. */
+	b->merged.nr_pages += e->nr_pages;
+	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
+				 &b->cache, cmds, field);
+	if (!WARN_ON_ONCE(n <= 0)) {
+		b->nr = b->group_start + n;
+		b->ctx->cmd_entry_end[i - b->first] = b->nr;
+		return true;
+	}
+	/* Not reached: put the group back, take @e alone. */
+	b->merged.nr_pages -= e->nr_pages;
+	dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
+			     &b->cache, cmds, field);
+	return false;
+}
+
+/* vn_batch_add - entry @i's commands: merged into the group, or its own. */
+static int vn_batch_add(struct vn_inv_batch *b, u32 i,
+			const struct vfio_nest_inv_entry *e, u32 *field)
+{
+	struct vn_dev *dev = b->dev;
+	int n;
+
+	if (vn_batch_merge(b, i, e, field))
+		return 0;
+	vn_close_group(b->ctx, b->first, b->group_first, i, b->nr);
+	b->group_first = i;
+	b->group_start = b->nr;
+	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, e,
+				 &b->cache, b->ctx->cmds + b->nr, field);
+	b->merged = *e;
+	b->grouped = n > 0;
+	if (n < 0)
+		return n;
+	b->nr += n;
+	b->ctx->cmd_entry_end[i - b->first] = b->nr;
+	return 0;
+}
+
+/* vn_inv_check_args - the INVALIDATE header; *@field names a bad one. */
+static int vn_inv_check_args(const struct vfio_nest_invalidate *inv,
+			     u32 *field)
+{
+	if (inv->flags) {
+		*field = VFIO_NEST_FIELD_FLAGS;
+		return -EOPNOTSUPP;
+	}
+	if (inv->__reserved || inv->__reserved2) {
+		*field = VFIO_NEST_FIELD_RESERVED;
+		return -EINVAL;
+	}
+	if (inv->entry_len < sizeof(struct vfio_nest_inv_entry) ||
+	    inv->entry_len > PAGE_SIZE) {
+		*field = VFIO_NEST_FIELD_ENTRY_LEN;
+		return -EINVAL;
+	}
+	if (inv->entry_num > VFIO_NEST_INV_MAX_ENTRIES) {
+		*field = VFIO_NEST_FIELD_ENTRY_NUM;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Entries become commands in ctx->cmds, issued whenever the chunk is full
+ * and at the end; entries before a malformed one are still issued, as
+ * IOMMU_HWPT_INVALIDATE does, and entry_num says how many were handled.
+ */
 static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 {
 	struct vfio_nest_invalidate *inv = arg;
 	void __user *uptr = u64_to_user_ptr(inv->entries_uptr);
-	u32 i, first = 0, nr = 0, handled = 0, group_first = 0, group_start = 0;
 	const struct vfio_nest_inv_entry *entry;
-	struct vn_inv_cache cache = {};
-	struct vfio_nest_inv_entry merged;
-	bool grouped = false;
-	struct vn_dev *dev;
-	u32 field = 0;
-	int n, ret = 0, err = 0;
+	struct vn_inv_batch b = { .ctx = ctx };
+	u32 i, handled = 0, field = VFIO_NEST_FIELD_NONE;
+	int ret, err;
 
 	inv->out_bad_field = VFIO_NEST_FIELD_NONE;
-	if (inv->flags) {
-		field = VFIO_NEST_FIELD_FLAGS;
-		err = -EOPNOTSUPP;
-	} else if (inv->__reserved || inv->__reserved2) {
-		field = VFIO_NEST_FIELD_RESERVED;
-		err = -EINVAL;
-	} else if (inv->entry_len < sizeof(*entry) ||
-		   inv->entry_len > PAGE_SIZE) {
-		field = VFIO_NEST_FIELD_ENTRY_LEN;
-		err = -EINVAL;
-	} else if (inv->entry_num > VFIO_NEST_INV_MAX_ENTRIES) {
-		field = VFIO_NEST_FIELD_ENTRY_NUM;
-		err = -EINVAL;
-	}
+	err = vn_inv_check_args(inv, &field);
 	if (err) {
 		inv->entry_num = 0;
 		inv->out_bad_field = field;
@@ -656,39 +796,24 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 	}
 
 	guard(mutex)(&ctx->lock);
-	dev = vn_lookup_dev(ctx, inv->device_fd);
-	if (IS_ERR(dev)) {
+	b.dev = vn_lookup_dev(ctx, inv->device_fd);
+	if (IS_ERR(b.dev)) {
 		inv->entry_num = 0;
 		inv->out_bad_field = VFIO_NEST_FIELD_DEVICE_FD;
 		return vn_refuse("invalidate", VFIO_NEST_FIELD_DEVICE_FD,
-				 PTR_ERR(dev));
+				 PTR_ERR(b.dev));
 	}
-	if (!inv->entry_num)
-		return 0;
-	ret = vn_inv_buffers(ctx);
-	if (ret) {
+	ret = inv->entry_num ? vn_inv_buffers(ctx) : 0;
+	if (ret || !inv->entry_num) {
 		inv->entry_num = 0;
 		return ret;
 	}
 
-	/*
-	 * Entries become commands in ctx->cmds, issued whenever it could not
-	 * take one more entry's commands or ctx->cmd_entry_end one more entry
-	 * (merged entries add no command, so both bounds are needed), and at
-	 * the end; entries before a malformed one
-	 * are still issued, as IOMMU_HWPT_INVALIDATE does.
-	 */
 	for (i = 0; i < inv->entry_num; i++) {
-		if (nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY ||
-		    i - first >= VN_INV_CHUNK) {
-			vn_close_group(ctx, first, group_first, i, nr);
-			ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
+		if (vn_batch_full(&b, i)) {
+			ret = vn_batch_flush(&b, i, &handled);
 			if (ret)
 				goto out;
-			first = i;
-			group_first = i;
-			nr = 0;
-			grouped = false;
 		}
 		entry = vn_fetch_entry(ctx, inv, uptr, i, &err);
 		if (err) {
@@ -696,39 +821,11 @@ static long vn_invalidate(struct vn_ctx *ctx, void *arg)
 						VFIO_NEST_FIELD_NONE;
 			break;
 		}
-		if (grouped && vn_inv_mergeable(&merged, entry)) {
-			/* Re-encode the grown range over the group's commands. */
-			merged.nr_pages += entry->nr_pages;
-			n = dev->fmt->invalidate(&dev->hw, &dev->table,
-						 dev->vsid, &merged, &cache,
-						 ctx->cmds + group_start, &field);
-			if (!WARN_ON_ONCE(n <= 0)) {
-				nr = group_start + n;
-				ctx->cmd_entry_end[i - first] = nr;
-				continue;
-			}
-			/* Not reached: put the group back, take @entry alone. */
-			merged.nr_pages -= entry->nr_pages;
-			dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
-					     &merged, &cache,
-					     ctx->cmds + group_start, &field);
-		}
-		vn_close_group(ctx, first, group_first, i, nr);
-		group_first = i;
-		group_start = nr;
-		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
-					 entry, &cache, ctx->cmds + nr, &field);
-		merged = *entry;
-		grouped = n > 0;
-		if (n < 0) {
-			err = n;
+		err = vn_batch_add(&b, i, entry, &field);
+		if (err)
 			break;
-		}
-		nr += n;
-		ctx->cmd_entry_end[i - first] = nr;
 	}
-	vn_close_group(ctx, first, group_first, i, nr);
-	ret = vn_submit_chunk(ctx, dev, first, i, nr, &handled);
+	ret = vn_batch_flush(&b, i, &handled);
 	if (!ret)
 		ret = err;
 	else
