@@ -14,7 +14,7 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all modules clean check demo bench selftests modules_install
+.PHONY: all modules clean check demo bench selftests modules_install fuzz
 
 all: modules
 
@@ -40,6 +40,23 @@ demo:
 
 bench:
 	bash scripts/bench.sh
+
+# make fuzz [FUZZ_SECONDS=600] [FUZZ_SEED=S] [FUZZ_THREADS=9]
+#           [FUZZ_PROFILE=smmuv3-nest|smmuv3-nest-kasan]: host_fuzz_test alone
+# in a test VM, FUZZ_SECONDS of its seeded sequence (FUZZ_SEED replays a
+# run's) and a fifth of that racing; then the QEMU request fuzzer, when
+# vmm/qemu/build.sh has one, for as long.
+FUZZ_SECONDS ?= 600
+FUZZ_THREADS ?= 9
+FUZZ_PROFILE ?= smmuv3-nest
+fuzz:
+	@race=$$(( $(FUZZ_SECONDS) / 5 )); t=$$(( $(FUZZ_SECONDS) + race + 300 )); rc=0; \
+	TEST_TIMEOUT=$$t VM_TIMEOUT=$$(( t + 300 )) bash scripts/vm.sh $(FUZZ_PROFILE) \
+		"host_fuzz_test --iters 0 --seconds $(FUZZ_SECONDS) --race-seconds $$race --threads $(FUZZ_THREADS)$(if $(FUZZ_SEED), --seed $(FUZZ_SEED))" || rc=1; \
+	if grep -q -- '--fuzz' vmm/qemu/build.sh; then \
+		VIOMMU_FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_SEED),VIOMMU_FUZZ_SEED=$(FUZZ_SEED)) \
+			bash vmm/qemu/build.sh --fuzz || rc=1; \
+	fi; exit $$rc
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
