@@ -7,6 +7,7 @@
 #ifndef VIOMMU_PGT_COMPAT_H
 #define VIOMMU_PGT_COMPAT_H
 
+#include <linux/io-pgtable.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -106,6 +107,24 @@ static inline void viommu_compat_pin_module(void)
 {
 #ifdef VIOMMU_HAVE_BUS_IOMMU_OPS
 	__module_get(THIS_MODULE);
+#endif
+}
+
+/*
+ * VIOMMU_HAVE_PGTABLE_ALLOC: io_pgtable_cfg takes a custom page allocator
+ * (6.12, 7.x), through which domain_table.c keeps the table pages a broken
+ * device may still walk. Without it (6.1) io-pgtable frees them regardless.
+ */
+static inline void
+viommu_compat_pgtable_allocator(struct io_pgtable_cfg *cfg,
+				void *(*alloc)(void *cookie, size_t size,
+					       gfp_t gfp),
+				void (*free)(void *cookie, void *pages,
+					     size_t size))
+{
+#ifdef VIOMMU_HAVE_PGTABLE_ALLOC
+	cfg->alloc = alloc;
+	cfg->free = free;
 #endif
 }
 

@@ -108,16 +108,26 @@ int viommu_classic_send_unmap(struct viommu_dev *viommu, u32 domain_id,
 		.virt_end	= cpu_to_le64(end),
 	};
 
+	int ret;
+
 	atomic64_inc(&viommu->stats.unmaps);
-	return viommu_add_req(viommu, &req, sizeof(req));
+	/* A refused UNMAP leaves a live translation: it breaks the viommu */
+	ret = viommu_queue_req(viommu, &req, sizeof(req), NULL, true,
+			       GFP_ATOMIC);
+	if (ret != -ENOMEM)
+		return ret;
+	/* Out of memory: the preallocated request, synchronously */
+	ret = viommu_send_req_slot(viommu, &req, sizeof(req));
+	if (ret && ret != -ENOENT)
+		viommu_set_broken(viommu, "UNMAP failed", ret);
+	return ret;
 }
 
 /* The mappings tree is set up by the allocation: it may hold some already. */
-int viommu_classic_init(struct viommu_domain *vdomain)
+void viommu_classic_init(struct viommu_domain *vdomain)
 {
 	vdomain->domain.pgsize_bitmap = vdomain->viommu->pgsize_bitmap;
 	vdomain->domain.ops = &viommu_classic_ops;
-	return 0;
 }
 
 void viommu_classic_free(struct viommu_domain *vdomain)
@@ -171,9 +181,9 @@ err_unmap:
  * The device dropped the domain's mappings when its last endpoint left (or
  * never saw them if they were made before the first attach): queue them
  * again. Called with the domain lock held by the first attach; the caller
- * syncs after dropping it.
+ * syncs after dropping it, and finds the first failure in *@err.
  */
-int viommu_classic_replay(struct viommu_domain *vdomain)
+int viommu_classic_replay(struct viommu_domain *vdomain, int *err)
 {
 	struct virtio_iommu_req_map req;
 	struct interval_tree_node *node;
@@ -188,7 +198,8 @@ int viommu_classic_replay(struct viommu_domain *vdomain)
 		viommu_fill_map_req(&req, vdomain->id, mapping->iova.start,
 				    mapping->iova.last, mapping->paddr,
 				    mapping->flags);
-		ret = viommu_add_req(vdomain->viommu, &req, sizeof(req));
+		ret = viommu_queue_req(vdomain->viommu, &req, sizeof(req), err,
+				       false, GFP_ATOMIC);
 		if (ret)
 			return ret;
 	}
@@ -199,6 +210,34 @@ static bool viommu_domain_live(struct viommu_domain *vdomain)
 {
 	/* Pairs with the update in attach: a racy read only delays a sync. */
 	return READ_ONCE(vdomain->nr_endpoints);
+}
+
+/*
+ * Complete the queued requests and return the failure of a MAP made for
+ * [iova, iova + size), if any: each caller learns of its own MAPs only.
+ */
+static int viommu_classic_map_result(struct viommu_domain *vdomain,
+				     unsigned long iova, size_t size)
+{
+	struct interval_tree_node *node;
+	struct viommu_mapping *mapping;
+	unsigned long flags;
+	int ret;
+
+	ret = viommu_sync_req(vdomain->viommu);
+	if (ret)
+		return ret;
+
+	spin_lock_irqsave(&vdomain->lock, flags);
+	for (node = interval_tree_iter_first(&vdomain->mappings, iova,
+					     iova + size - 1);
+	     node && !ret;
+	     node = interval_tree_iter_next(node, iova, iova + size - 1)) {
+		mapping = container_of(node, struct viommu_mapping, iova);
+		ret = READ_ONCE(mapping->err);
+	}
+	spin_unlock_irqrestore(&vdomain->lock, flags);
+	return ret;
 }
 
 static int viommu_classic_map_pages(struct iommu_domain *domain,
@@ -219,6 +258,8 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 	flags = viommu_prot_to_flags(prot);
 	if (flags & ~vdomain->map_flags)
 		return -EINVAL;
+	if (vdomain->viommu && viommu_is_broken(vdomain->viommu))
+		return -EIO;
 
 	mapping = viommu_new_mapping(iova, last, paddr, flags, gfp);
 	if (!mapping)
@@ -229,11 +270,20 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 	 * mapping or sees it sent here, never both.
 	 */
 	spin_lock_irqsave(&vdomain->lock, irqflags);
+	if (unlikely(vdomain->table)) {
+		/* 6.1: bound to a table since the core picked these ops */
+		spin_unlock_irqrestore(&vdomain->lock, irqflags);
+		kfree(mapping);
+		return viommu_table_ops.map_pages(domain, iova, paddr, pgsize,
+						  pgcount, prot, gfp, mapped);
+	}
 	live = vdomain->nr_endpoints;
 	if (live) {
 		viommu_fill_map_req(&req, vdomain->id, iova, last, paddr,
 				    flags);
-		ret = viommu_add_req(vdomain->viommu, &req, sizeof(req));
+		/* Its failure is recorded in the mapping, for iotlb_sync_map */
+		ret = viommu_queue_req(vdomain->viommu, &req, sizeof(req),
+				       &mapping->err, false, GFP_ATOMIC);
 	}
 	if (!ret)
 		interval_tree_insert(&mapping->iova, &vdomain->mappings);
@@ -251,7 +301,9 @@ static int viommu_classic_map_pages(struct iommu_domain *domain,
 	 * Where iotlb_sync_map cannot fail (compat.h), complete the MAP now:
 	 * on error the core unmaps the *mapped bytes.
 	 */
-	return VIOMMU_SYNC_IN_MAP ? viommu_sync_req(vdomain->viommu) : 0;
+	if (!VIOMMU_SYNC_IN_MAP)
+		return 0;
+	return viommu_classic_map_result(vdomain, iova, size);
 }
 
 static size_t viommu_classic_unmap_pages(struct iommu_domain *domain,
@@ -262,7 +314,6 @@ static size_t viommu_classic_unmap_pages(struct iommu_domain *domain,
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 	struct viommu_dev *viommu = vdomain->viommu;
 	size_t size = pgsize * pgcount;
-	struct viommu_skipped_inval inval;
 	size_t unmapped;
 
 	unmapped = viommu_del_mappings(vdomain, iova, iova + size - 1);
@@ -273,17 +324,17 @@ static size_t viommu_classic_unmap_pages(struct iommu_domain *domain,
 	if (!viommu_domain_live(vdomain))
 		return unmapped;
 
-	inval = (struct viommu_skipped_inval) {
-		.domain_id = vdomain->id,
-		.start = iova,
-		.end = iova + unmapped - 1,
-	};
-	if (viommu_skip_invalidation(viommu, &inval))
+	if (viommu_test_skip_inval(viommu, vdomain->id, 0, iova,
+				   iova + unmapped - 1, false))
 		return unmapped;
 
-	/* Sent by iotlb_sync, or by the flush queue's flush_iotlb_all. */
-	return viommu_classic_send_unmap(viommu, vdomain->id, iova,
-					 iova + unmapped - 1) ? 0 : unmapped;
+	/*
+	 * Sent by iotlb_sync, or by the flush queue's flush_iotlb_all. A
+	 * failure broke the viommu: the range is gone from our tree anyway.
+	 */
+	viommu_classic_send_unmap(viommu, vdomain->id, iova,
+				  iova + unmapped - 1);
+	return unmapped;
 }
 
 static phys_addr_t viommu_classic_iova_to_phys(struct iommu_domain *domain,
@@ -314,7 +365,7 @@ viommu_classic_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova,
 	/* Direct mappings are created before any endpoint is attached. */
 	if (!viommu_domain_live(vdomain))
 		return 0;
-	return viommu_sync_req(vdomain->viommu);
+	return viommu_classic_map_result(vdomain, iova, size);
 }
 
 static void viommu_classic_iotlb_sync(struct iommu_domain *domain,
@@ -341,10 +392,8 @@ void viommu_classic_domain_free(struct iommu_domain *domain)
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
 	viommu_classic_free(vdomain);
-	if (vdomain->viommu) {
-		viommu_count_domain(vdomain, -1);
-		ida_free(&vdomain->viommu->domain_ids, vdomain->id);
-	}
+	if (vdomain->viommu)
+		viommu_domain_unbind(vdomain);
 	kfree(vdomain);
 }
 

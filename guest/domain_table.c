@@ -78,63 +78,89 @@ static int viommu_table_check(struct viommu_domain *vdomain,
 	return ret;
 }
 
-static int viommu_add_inval(struct viommu_domain *vdomain, u8 scope, u32 flags,
-			    unsigned long iova, size_t size, size_t granule)
+static void viommu_fill_inval(struct virtio_iommu_req_invalidate *req,
+			      struct viommu_domain *vdomain, u8 scope,
+			      u32 flags, unsigned long iova, size_t size,
+			      size_t granule)
 {
-	struct viommu_dev *viommu = vdomain->viommu;
-	struct virtio_iommu_req_invalidate req = {
+	*req = (struct virtio_iommu_req_invalidate) {
 		.head.type	= VIRTIO_IOMMU_T_INVALIDATE,
 		.scope		= scope,
 		.flags		= cpu_to_le32(flags),
 		.domain		= cpu_to_le32(vdomain->id),
-		.asid		= cpu_to_le32(vdomain->asid),
+		.asid		= cpu_to_le32(scope == VIRTIO_IOMMU_INVAL_S_ALL ?
+					      0 : vdomain->asid),
 	};
-	struct viommu_skipped_inval skipped = {
-		.domain_id = vdomain->id,
-		.asid = vdomain->asid,
-		.start = iova,
-		.end = iova + size - 1,
-		.table = true,
-	};
-
 	if (scope == VIRTIO_IOMMU_INVAL_S_VA) {
 		unsigned long start = ALIGN_DOWN(iova, granule);
 
-		req.granule = ilog2(granule);
-		req.virt_start = cpu_to_le64(start);
-		req.nr_pages = cpu_to_le64(DIV_ROUND_UP(iova + size - start,
-							granule));
+		req->granule = ilog2(granule);
+		req->virt_start = cpu_to_le64(start);
+		req->nr_pages = cpu_to_le64(DIV_ROUND_UP(iova + size - start,
+							 granule));
 	}
-
-	if (viommu_skip_invalidation(viommu, &skipped))
-		return 0;
-
-	atomic64_inc(&viommu->stats.invalidations);
-	return viommu_add_req(viommu, &req, sizeof(req));
 }
 
-/* Recovery path of the test knob: the domain may be gone, errors are fine. */
-int viommu_table_send_inval_all(struct viommu_dev *viommu, u32 domain_id,
-				u32 asid)
+/*
+ * One INVALIDATE through the preallocated request: never allocates. NOENT
+ * means the device has no such domain (its first attach is still on the way,
+ * or its last endpoint left), so nothing of it is cached.
+ */
+static int viommu_send_inval(struct viommu_domain *vdomain, u8 scope,
+			     u32 flags, unsigned long iova, size_t size,
+			     size_t granule)
 {
-	struct virtio_iommu_req_invalidate req = {
-		.head.type	= VIRTIO_IOMMU_T_INVALIDATE,
-		.scope		= VIRTIO_IOMMU_INVAL_S_ASID,
-		.domain		= cpu_to_le32(domain_id),
-		.asid		= cpu_to_le32(asid),
-	};
+	struct virtio_iommu_req_invalidate req;
+	int ret;
 
-	atomic64_inc(&viommu->stats.invalidations);
-	return viommu_add_req(viommu, &req, sizeof(req));
+	viommu_fill_inval(&req, vdomain, scope, flags, iova, size, granule);
+	atomic64_inc(&vdomain->viommu->stats.invalidations);
+	ret = viommu_send_req_slot(vdomain->viommu, &req, sizeof(req));
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * Invalidate, synchronously. A failed invalidation is retried with a wider
+ * scope (ASID, then the whole domain); if even that fails, the device cannot
+ * be trusted to forget the old walk: the viommu is marked broken, so no new
+ * mapping is made and no table page it may walk is freed (see
+ * viommu_pgtable_free).
+ */
+static void viommu_table_inval(struct viommu_domain *vdomain, u8 scope,
+			       u32 flags, unsigned long iova, size_t size,
+			       size_t granule)
+{
+	struct viommu_dev *viommu = vdomain->viommu;
+	int ret;
+
+	/* Pairs with the attach's nr_endpoints++ before ATTACH_TABLE */
+	smp_mb();
+	if (!READ_ONCE(vdomain->nr_endpoints))
+		return;
+	if (viommu_test_skip_inval(viommu, vdomain->id, vdomain->asid, iova,
+				   iova + size - 1, true))
+		return;
+
+	ret = viommu_send_inval(vdomain, scope, flags, iova, size, granule);
+	if (ret && scope == VIRTIO_IOMMU_INVAL_S_VA && !viommu_is_broken(viommu)) {
+		atomic64_inc(&viommu->stats.inval_escalations);
+		scope = VIRTIO_IOMMU_INVAL_S_ASID;
+		ret = viommu_send_inval(vdomain, scope, 0, 0, 0, 0);
+	}
+	if (ret && scope == VIRTIO_IOMMU_INVAL_S_ASID &&
+	    !viommu_is_broken(viommu)) {
+		atomic64_inc(&viommu->stats.inval_escalations);
+		ret = viommu_send_inval(vdomain, VIRTIO_IOMMU_INVAL_S_ALL, 0, 0,
+					0, 0);
+	}
+	if (ret)
+		viommu_set_broken(viommu, "INVALIDATE failed at every scope",
+				  ret);
 }
 
 static void viommu_flush_asid(struct viommu_domain *vdomain)
 {
-	/* Nothing is cached for a domain the device does not know yet. */
-	if (!READ_ONCE(vdomain->nr_endpoints))
-		return;
-	if (!viommu_add_inval(vdomain, VIRTIO_IOMMU_INVAL_S_ASID, 0, 0, 0, 0))
-		viommu_sync_req(vdomain->viommu);
+	viommu_table_inval(vdomain, VIRTIO_IOMMU_INVAL_S_ASID, 0, 0, 0, 0);
 }
 
 /* io-pgtable callbacks */
@@ -152,13 +178,8 @@ static void viommu_tlb_flush_all(void *cookie)
 static void viommu_tlb_flush_walk(unsigned long iova, size_t size,
 				  size_t granule, void *cookie)
 {
-	struct viommu_domain *vdomain = cookie;
-
-	if (!READ_ONCE(vdomain->nr_endpoints))
-		return;
-	if (!viommu_add_inval(vdomain, VIRTIO_IOMMU_INVAL_S_VA, 0, iova, size,
-			      granule))
-		viommu_sync_req(vdomain->viommu);
+	viommu_table_inval(cookie, VIRTIO_IOMMU_INVAL_S_VA, 0, iova, size,
+			   granule);
 }
 
 static void viommu_tlb_add_page(struct iommu_iotlb_gather *gather,
@@ -176,45 +197,151 @@ static const struct iommu_flush_ops viommu_flush_ops = {
 	.tlb_add_page	= viommu_tlb_add_page,
 };
 
+/*
+ * Table pages come from here so that none is freed while the device may
+ * still walk it: once the viommu is broken (an invalidation that could not
+ * be delivered), io-pgtable's frees are dropped and the pages kept.
+ */
+static void *viommu_pgtable_alloc(void *cookie, size_t size, gfp_t gfp)
+{
+	return (void *)__get_free_pages(gfp | __GFP_ZERO, get_order(size));
+}
+
+static void viommu_pgtable_free(void *cookie, void *pages, size_t size)
+{
+	struct viommu_domain *vdomain = cookie;
+
+	if (viommu_may_hold_stale(vdomain->viommu)) {
+		atomic64_add(size, &vdomain->viommu->stats.leaked_tables);
+		return;
+	}
+	free_pages((unsigned long)pages, get_order(size));
+}
+
+/*
+ * The output size to build tables for: the largest TCR.IPS size (io-pgtable
+ * accepts no other) within what the device offers (say 44 for 46 bits), and
+ * at most io-pgtable's 48. 0 if the device offers less than 32 bits.
+ */
+static unsigned int viommu_ips_bits(unsigned int oas)
+{
+	int ips = arm_lpae_ips_from_bits(min(oas, 48U));
+
+	return ips < 0 ? 0 : arm_lpae_ips_to_bits(ips);
+}
+
+static void viommu_table_fill_cfg(struct viommu_domain *vdomain,
+				  const struct arm_lpae_caps *caps,
+				  unsigned int shift, unsigned int oas)
+{
+	vdomain->pgtbl_cfg = (struct io_pgtable_cfg) {
+		.pgsize_bitmap	= viommu_granule_pgsizes(shift),
+		.ias		= min(caps->ias, ARM_LPAE_MAX_IA_BITS),
+		.oas		= oas,
+		/* The device reads guest memory coherently */
+		.coherent_walk	= true,
+		.tlb		= &viommu_flush_ops,
+		.iommu_dev	= vdomain->viommu->dev->parent,
+	};
+	viommu_compat_pgtable_allocator(&vdomain->pgtbl_cfg,
+					viommu_pgtable_alloc,
+					viommu_pgtable_free);
+}
+
+/*
+ * Whether the endpoint's format can be used, and the granule and output
+ * size to use; says why not in one line per endpoint.
+ */
+static int viommu_table_usable(struct viommu_endpoint *vdev,
+			       unsigned int *shift, unsigned int *oas)
+{
+	const struct arm_lpae_caps *caps = &vdev->pgtf.caps;
+	const char *why;
+
+	*shift = viommu_pick_granule(caps->granules);
+	*oas = viommu_ips_bits(caps->oas);
+	if (!vdev->pgtf.valid)
+		why = "no page-table format property";
+	else if (!*shift)
+		why = "no granule <= PAGE_SIZE";
+	else if (caps->asid_bits < 8)
+		why = "fewer than 8 ASID bits";
+	else if (!*oas)
+		why = "output size below 32 bits";
+	else
+		return 0;
+
+	if (!vdev->pgtf_refusal_logged)
+		dev_info(vdev->dev,
+			 "page-table format unusable (%s), using MAP/UNMAP: offered granules %#x (PAGE_SIZE %#lx), %u ASID bits, oas %u\n",
+			 why, caps->granules, PAGE_SIZE, caps->asid_bits,
+			 caps->oas);
+	vdev->pgtf_refusal_logged = true;
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Switch the domain to its table. Where the core allocates domains without
+ * a device (6.1), map_pages may have recorded mappings in the unbound domain
+ * meanwhile: checked under the domain lock, which classic map_pages holds,
+ * and if there are any the domain stays classic.
+ */
+static int viommu_table_publish(struct viommu_domain *vdomain)
+{
+	unsigned long flags;
+	int ret = -EBUSY;
+
+	spin_lock_irqsave(&vdomain->lock, flags);
+	if (RB_EMPTY_ROOT(&vdomain->mappings.rb_root)) {
+		vdomain->table = true;
+		vdomain->domain.pgsize_bitmap =
+			vdomain->pgtbl_cfg.pgsize_bitmap;
+		vdomain->domain.geometry.aperture_end =
+			min_t(u64, vdomain->domain.geometry.aperture_end,
+			      (1ULL << vdomain->pgtbl_cfg.ias) - 1);
+		WRITE_ONCE(vdomain->domain.ops, &viommu_table_ops);
+		ret = 0;
+	}
+	spin_unlock_irqrestore(&vdomain->lock, flags);
+	return ret;
+}
+
 int viommu_table_init(struct viommu_domain *vdomain,
 		      struct viommu_endpoint *vdev)
 {
 	struct viommu_dev *viommu = vdomain->viommu;
 	const struct arm_lpae_caps *caps = &vdev->pgtf.caps;
+	unsigned int shift, oas, asid_bits;
 	struct io_pgtable_ops *ops;
-	unsigned int shift, asid_bits;
 	int asid, ret;
 
-	if (!vdev->pgtf.valid)
-		return -EOPNOTSUPP;
-	shift = viommu_pick_granule(caps->granules);
-	if (!shift)
-		return -EOPNOTSUPP;
+	ret = viommu_table_usable(vdev, &shift, &oas);
+	if (ret)
+		return ret;
+	if (oas != caps->oas)
+		dev_dbg(vdev->dev, "output size %u bits, rounded down to %u\n",
+			caps->oas, oas);
 
 	asid_bits = caps->asid_bits >= 16 ? 16 : 8;
-	if (caps->asid_bits < 8)
-		return -EOPNOTSUPP;
 	/* ASID 0 stays unused: some hosts reserve it for their own tables */
 	asid = ida_alloc_range(&viommu->asids, 1, (1U << asid_bits) - 1,
 			       GFP_KERNEL);
-	if (asid < 0)
+	if (asid < 0) {
+		dev_info_ratelimited(vdev->dev,
+				     "no free ASID (%u bits): this domain uses MAP/UNMAP\n",
+				     asid_bits);
 		return asid;
+	}
 
 	vdomain->caps = *caps;
 	vdomain->asid = asid;
-	vdomain->pgtbl_cfg = (struct io_pgtable_cfg) {
-		.pgsize_bitmap	= viommu_granule_pgsizes(shift),
-		.ias		= min(caps->ias, ARM_LPAE_MAX_IA_BITS),
-		.oas		= min(caps->oas, 48U),
-		/* The device reads guest memory coherently */
-		.coherent_walk	= true,
-		.tlb		= &viommu_flush_ops,
-		.iommu_dev	= viommu->dev->parent,
-	};
-
+	viommu_table_fill_cfg(vdomain, caps, shift, oas);
 	ops = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &vdomain->pgtbl_cfg,
 				   vdomain);
 	if (!ops) {
+		dev_info_ratelimited(vdev->dev,
+				     "io-pgtable refused the table (ias %u, oas %u, granule %#lx) or is out of memory: this domain uses MAP/UNMAP\n",
+				     vdomain->pgtbl_cfg.ias, oas, 1UL << shift);
 		ret = -ENOMEM;
 		goto err_asid;
 	}
@@ -223,13 +350,9 @@ int viommu_table_init(struct viommu_domain *vdomain,
 	ret = viommu_table_check(vdomain, caps, vdev->dev);
 	if (ret)
 		goto err_free_ops;
-
-	vdomain->table = true;
-	vdomain->domain.pgsize_bitmap = vdomain->pgtbl_cfg.pgsize_bitmap;
-	vdomain->domain.geometry.aperture_end =
-		min_t(u64, vdomain->domain.geometry.aperture_end,
-		      (1ULL << vdomain->pgtbl_cfg.ias) - 1);
-	vdomain->domain.ops = &viommu_table_ops;
+	ret = viommu_table_publish(vdomain);
+	if (ret)
+		goto err_free_ops;
 	return 0;
 
 err_free_ops:
@@ -240,8 +363,30 @@ err_asid:
 	return ret;
 }
 
+static void viommu_fill_attach_table(struct virtio_iommu_req_attach_table *req,
+				     struct viommu_domain *vdomain,
+				     const struct arm_lpae_cfg *cfg, u32 id)
+{
+	*req = (struct virtio_iommu_req_attach_table) {
+		.head.type	= VIRTIO_IOMMU_T_ATTACH_TABLE,
+		.domain		= cpu_to_le32(vdomain->id),
+		.endpoint	= cpu_to_le32(id),
+		.format		= cpu_to_le16(VIRTIO_IOMMU_PGTF_ARM_LPAE),
+		.asid		= cpu_to_le32(cfg->asid),
+		.tcr		= cpu_to_le64(cfg->tcr),
+		.ttbr0		= cpu_to_le64(cfg->ttbr0),
+		.ttbr1		= cpu_to_le64(cfg->ttbr1),
+		.mair		= cpu_to_le64(cfg->mair),
+	};
+}
+
+/*
+ * ATTACH_TABLE for the first @nr_ids IDs of the endpoint. *@sent: how many requests were
+ * sent (the last one may have failed), for the caller's rollback.
+ */
 int viommu_table_attach(struct viommu_domain *vdomain,
-			struct viommu_endpoint *vdev)
+			struct viommu_endpoint *vdev, unsigned int nr_ids,
+			unsigned int *sent)
 {
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(vdev->dev);
 	struct virtio_iommu_req_attach_table req;
@@ -249,24 +394,16 @@ int viommu_table_attach(struct viommu_domain *vdomain,
 	unsigned int i;
 	int ret;
 
+	*sent = 0;
 	/* A domain made for one endpoint may not suit another's IOMMU */
 	if (!vdev->pgtf.valid ||
 	    viommu_table_check(vdomain, &vdev->pgtf.caps, vdev->dev))
 		return -EINVAL;
 
 	viommu_table_cfg(vdomain, &cfg);
-	for (i = 0; i < fwspec->num_ids; i++) {
-		req = (struct virtio_iommu_req_attach_table) {
-			.head.type	= VIRTIO_IOMMU_T_ATTACH_TABLE,
-			.domain		= cpu_to_le32(vdomain->id),
-			.endpoint	= cpu_to_le32(fwspec->ids[i]),
-			.format		= cpu_to_le16(VIRTIO_IOMMU_PGTF_ARM_LPAE),
-			.asid		= cpu_to_le32(cfg.asid),
-			.tcr		= cpu_to_le64(cfg.tcr),
-			.ttbr0		= cpu_to_le64(cfg.ttbr0),
-			.ttbr1		= cpu_to_le64(cfg.ttbr1),
-			.mair		= cpu_to_le64(cfg.mair),
-		};
+	for (i = 0; i < nr_ids && i < fwspec->num_ids; i++) {
+		viommu_fill_attach_table(&req, vdomain, &cfg, fwspec->ids[i]);
+		*sent = i + 1;
 		ret = viommu_send_req_sync(vdomain->viommu, &req, sizeof(req));
 		if (ret)
 			return ret;
@@ -285,8 +422,12 @@ static int viommu_table_map_pages(struct iommu_domain *domain,
 				  size_t pgsize, size_t pgcount, int prot,
 				  gfp_t gfp, size_t *mapped)
 {
-	struct io_pgtable_ops *ops = to_viommu_domain(domain)->pgtbl_ops;
+	struct viommu_domain *vdomain = to_viommu_domain(domain);
+	struct io_pgtable_ops *ops = vdomain->pgtbl_ops;
 
+	/* The device may not hear of unmaps any more: map nothing new */
+	if (viommu_is_broken(vdomain->viommu))
+		return -EIO;
 	return ops->map_pages(ops, iova, paddr, pgsize, pgcount, prot, gfp,
 			      mapped);
 }
@@ -313,16 +454,11 @@ static phys_addr_t viommu_table_iova_to_phys(struct iommu_domain *domain,
 static void viommu_table_iotlb_sync(struct iommu_domain *domain,
 				    struct iommu_iotlb_gather *gather)
 {
-	struct viommu_domain *vdomain = to_viommu_domain(domain);
-
 	if (gather->start > gather->end || !gather->pgsize)
 		return;
-	if (!READ_ONCE(vdomain->nr_endpoints))
-		return;
-	if (!viommu_add_inval(vdomain, VIRTIO_IOMMU_INVAL_S_VA,
-			      VIRTIO_IOMMU_INVAL_F_LEAF, gather->start,
-			      gather->end - gather->start + 1, gather->pgsize))
-		viommu_sync_req(vdomain->viommu);
+	viommu_table_inval(to_viommu_domain(domain), VIRTIO_IOMMU_INVAL_S_VA,
+			   VIRTIO_IOMMU_INVAL_F_LEAF, gather->start,
+			   gather->end - gather->start + 1, gather->pgsize);
 }
 
 static void viommu_table_flush_iotlb_all(struct iommu_domain *domain)
@@ -335,8 +471,7 @@ static void viommu_table_domain_free(struct iommu_domain *domain)
 	struct viommu_domain *vdomain = to_viommu_domain(domain);
 
 	viommu_table_free(vdomain);
-	viommu_count_domain(vdomain, -1);
-	ida_free(&vdomain->viommu->domain_ids, vdomain->id);
+	viommu_domain_unbind(vdomain);
 	kfree(vdomain);
 }
 

@@ -1,29 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The request and event virtqueues.
+ * The request virtqueue.
  *
- * Requests are queued without notifying the device and completed in batches
- * by viommu_sync_req(), so a burst of MAP, UNMAP or INVALIDATE requests costs
- * one notification. Every device status becomes an errno in one place, and a
- * response the device wrote short counts as an I/O error: its status byte
- * cannot be trusted.
+ * Requests are queued without notifying the device and completed in batches,
+ * so a burst of MAP or UNMAP requests costs one notification. Every device
+ * status becomes an errno in one place, and a response the device wrote short
+ * counts as an I/O error: its status byte cannot be trusted.
+ *
+ * Errors go to the request's owner: a synchronous sender gets its own status,
+ * a queued request carries a pointer to where its failure is recorded (the
+ * mapping its MAP created, the attach that replays mappings), and a queued
+ * request that must not fail (UNMAP) breaks the viommu when it does.
+ *
+ * Waits are bounded by the request_timeout_ms parameter: a device that stops
+ * answering, or a virtqueue that breaks, marks the viommu broken (one log
+ * line) and every later request fails at once. Requests still in the queue
+ * then stay allocated until the device is reset (remove): the device may
+ * still write them.
+ *
+ * INVALIDATE goes through a preallocated request (@slot), so invalidating
+ * never allocates; the slot is owned by whoever holds request_lock, and is
+ * completed before the lock is dropped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ktime.h>
+#include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
 #include "viommu.h"
 
+static unsigned int viommu_request_timeout_ms = 1000;
+module_param_named(request_timeout_ms, viommu_request_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(request_timeout_ms,
+		 "How long to wait for the device to complete a request before declaring it broken (ms, 1-10000; interrupts are off meanwhile)");
+
+#define VIOMMU_REQ_SLOT		BIT(0)	/* the preallocated slot */
+#define VIOMMU_REQ_WAITED	BIT(1)	/* its sender waits for it and frees it */
+#define VIOMMU_REQ_CRITICAL	BIT(2)	/* failure breaks the viommu */
+
 /*
- * One queued request. The driver-readable part and the device-writable part
- * share @buf; @write_offset splits them. When @writeback is set, the device
- * writable part is copied back to the caller's buffer on completion.
+ * One request. The driver-readable part and the device-writable part share
+ * @buf; @write_offset splits them.
  */
 struct viommu_request {
 	struct list_head	list;
-	void			*writeback;
+	int			*owner_err;
+	unsigned int		flags;
+	bool			done;
+	int			err;
 	unsigned int		write_offset;
 	unsigned int		len;
 	u8			buf[] __counted_by(len);
@@ -53,193 +80,277 @@ static int viommu_status_to_errno(u8 status)
 	}
 }
 
-static struct virtio_iommu_req_tail *viommu_req_tail(void *buf, size_t len)
+static struct virtio_iommu_req_tail *viommu_req_tail(struct viommu_request *req)
 {
-	return buf + len - sizeof(struct virtio_iommu_req_tail);
+	return (void *)req->buf + req->len -
+	       sizeof(struct virtio_iommu_req_tail);
+}
+
+#define VIOMMU_BROKEN		0	/* every request fails */
+#define VIOMMU_RESET		1	/* ... and the device was reset */
+
+bool viommu_is_broken(struct viommu_dev *viommu)
+{
+	return test_bit(VIOMMU_BROKEN, &viommu->broken);
 }
 
 /*
- * Test knobs (debugfs inject_short / inject_bad_status): pretend the device
- * wrote nothing, or wrote a status no spec defines, for the next completions.
+ * Whether the device may still hold translations and walks the driver could
+ * not invalidate: broken, and not reset since.
  */
-static void viommu_inject_faults(struct viommu_dev *viommu,
-				 struct viommu_request *req, unsigned int *len)
+bool viommu_may_hold_stale(struct viommu_dev *viommu)
 {
-	if (likely(!atomic_read(&viommu->inject_short) &&
-		   !atomic_read(&viommu->inject_bad_status)))
+	return viommu_is_broken(viommu) &&
+	       !test_bit(VIOMMU_RESET, &viommu->broken);
+}
+
+/*
+ * Stop using the device: from now on every request fails with -EIO. Said
+ * once, in one line. Callable with or without request_lock.
+ */
+void viommu_set_broken(struct viommu_dev *viommu, const char *why, int err)
+{
+	if (test_and_set_bit(VIOMMU_BROKEN, &viommu->broken))
 		return;
-	if (atomic_add_unless(&viommu->inject_short, -1, 0))
-		*len = 0;
-	else if (atomic_add_unless(&viommu->inject_bad_status, -1, 0))
-		viommu_req_tail(req->buf, req->len)->status = 0xff;
+	dev_err(viommu->dev,
+		"IOMMU disabled: %s (%d); new mappings fail, page tables the device may walk are kept\n",
+		why, err);
 }
 
 /*
- * Complete every request in flight. Called with request_lock held, so that
- * nobody adds requests behind our back; the device completes requests in any
- * order, we only return once the list is empty.
- *
- * Returns the first error of a completed request that nobody waits on (those
- * added with viommu_add_req()), so that the caller of iotlb_sync_map learns
- * that a MAP in its batch failed.
+ * The transport is going away: nothing may touch the virtqueues after this,
+ * and the reset that follows makes the device forget every translation.
  */
-static int __viommu_sync_req(struct viommu_dev *viommu)
+void viommu_mark_removed(struct viommu_dev *viommu)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&viommu->request_lock, flags);
+	set_bit(VIOMMU_BROKEN, &viommu->broken);
+	set_bit(VIOMMU_RESET, &viommu->broken);
+	spin_unlock_irqrestore(&viommu->request_lock, flags);
+}
+
+/* The device used @req and wrote @len bytes: record the outcome. */
+static void viommu_complete_req(struct viommu_dev *viommu,
+				struct viommu_request *req, unsigned int len)
+{
+	unsigned int expected = req->len - req->write_offset;
+	int err;
+
+	viommu_test_complete(viommu, req->buf[0], viommu_req_tail(req), &len);
+	if (len != expected) {
+		atomic64_inc(&viommu->stats.bad_responses);
+		dev_err_ratelimited(viommu->dev,
+				    "request %u: device wrote %u bytes, expected %u\n",
+				    req->buf[0], len, expected);
+		err = -EIO;
+	} else {
+		err = viommu_status_to_errno(viommu_req_tail(req)->status);
+	}
+
+	req->err = err;
+	req->done = true;
+	list_del(&req->list);
+	if (err && req->owner_err && !READ_ONCE(*req->owner_err))
+		WRITE_ONCE(*req->owner_err, err);
+	/* NOENT: the domain is gone from the device, and its mappings too */
+	if (err && err != -ENOENT && (req->flags & VIOMMU_REQ_CRITICAL))
+		viommu_set_broken(viommu, "the device refused an UNMAP", err);
+	if (!(req->flags & (VIOMMU_REQ_WAITED | VIOMMU_REQ_SLOT)))
+		kfree(req);
+}
+
+static bool viommu_wait_done(struct viommu_dev *viommu,
+			     struct viommu_request *req)
+{
+	return req ? req->done : list_empty(&viommu->requests);
+}
+
+/*
+ * Kick the device and reap completions until @req (or, if NULL, every queued
+ * request) is complete. Called with request_lock held, so interrupts are off:
+ * the wait is bounded by request_timeout_ms, after which the viommu is
+ * broken and nothing is reaped any more.
+ */
+static int viommu_wait_locked(struct viommu_dev *viommu,
+			      struct viommu_request *req)
 {
 	struct virtqueue *vq = viommu->vqs[VIOMMU_REQUEST_VQ];
-	struct viommu_request *req;
+	unsigned int timeout = clamp(READ_ONCE(viommu_request_timeout_ms),
+				     1U, 10000U);
+	struct viommu_request *done;
+	ktime_t deadline;
 	unsigned int len;
-	int ret = 0, err;
 
-	assert_spin_locked(&viommu->request_lock);
+	lockdep_assert_held(&viommu->request_lock);
 
-	if (list_empty(&viommu->requests))
+	if (viommu_is_broken(viommu))
+		return -EIO;
+	if (viommu_wait_done(viommu, req))
 		return 0;
 
 	atomic64_inc(&viommu->stats.syncs);
 	virtqueue_kick(vq);
-
-	while (!list_empty(&viommu->requests)) {
-		len = 0;
-		req = virtqueue_get_buf(vq, &len);
-		if (!req) {
-			if (virtqueue_is_broken(vq))
-				return -EIO;
-			cpu_relax();
-			continue;
+	deadline = ktime_add_ms(ktime_get(), timeout);
+	for (;;) {
+		while ((done = virtqueue_get_buf(vq, &len)))
+			if (!viommu_test_drop_completion(viommu))
+				viommu_complete_req(viommu, done, len);
+		if (viommu_wait_done(viommu, req))
+			return 0;
+		if (virtqueue_is_broken(vq)) {
+			viommu_set_broken(viommu, "request virtqueue broken",
+					  -EIO);
+			return -EIO;
 		}
-
-		viommu_inject_faults(viommu, req, &len);
-		if (len != req->len - req->write_offset) {
-			atomic64_inc(&viommu->stats.bad_responses);
-			dev_err_ratelimited(viommu->dev,
-					    "request %u: device wrote %u bytes, expected %u\n",
-					    req->buf[0], len,
-					    req->len - req->write_offset);
-			viommu_req_tail(req->buf, req->len)->status =
-				VIRTIO_IOMMU_S_IOERR;
-			/* Nothing but the status is worth copying back */
-			if (req->writeback)
-				viommu_req_tail(req->writeback - req->write_offset,
-						req->len)->status =
-					VIRTIO_IOMMU_S_IOERR;
-		} else if (req->writeback) {
-			memcpy(req->writeback, req->buf + req->write_offset,
-			       len);
+		if (ktime_after(ktime_get(), deadline)) {
+			if (!req)
+				req = list_first_entry(&viommu->requests,
+						       struct viommu_request,
+						       list);
+			dev_err(viommu->dev,
+				"device stopped answering: request type %u not completed in %u ms\n",
+				req->buf[0], timeout);
+			viommu_set_broken(viommu, "device not answering",
+					  -ETIMEDOUT);
+			return -ETIMEDOUT;
 		}
-
-		if (!req->writeback) {
-			err = viommu_status_to_errno(viommu_req_tail(req->buf,
-								     req->len)->status);
-			if (err) {
-				dev_err_ratelimited(viommu->dev,
-						    "request %u failed: %d\n",
-						    req->buf[0], err);
-				if (!ret)
-					ret = err;
-			}
-		}
-
-		list_del(&req->list);
-		kfree(req);
+		cpu_relax();
 	}
-
-	return ret;
 }
 
 /*
- * Queue one request without notifying the device. @write_len bytes at the end
- * of @buf are written by the device (the tail, and the properties of PROBE).
- * With @writeback, they are copied back into @buf on completion: the caller
- * must then hold request_lock until the sync, as @buf may be on its stack.
+ * Add @req to the virtqueue without notifying the device. With the ring
+ * full, complete what is there and retry once.
  */
-static int __viommu_add_req(struct viommu_dev *viommu, void *buf, size_t len,
-			    size_t write_len, bool writeback)
+static int viommu_add_locked(struct viommu_dev *viommu,
+			     struct viommu_request *req)
 {
 	struct virtqueue *vq = viommu->vqs[VIOMMU_REQUEST_VQ];
 	struct scatterlist out_sg, in_sg, *sgs[2] = { &out_sg, &in_sg };
-	struct viommu_request *req;
-	size_t write_offset;
 	int ret;
 
-	assert_spin_locked(&viommu->request_lock);
+	lockdep_assert_held(&viommu->request_lock);
 
-	if (write_len < sizeof(struct virtio_iommu_req_tail) ||
-	    len <= write_len)
-		return -EINVAL;
-	write_offset = len - write_len;
+	if (viommu_is_broken(viommu))
+		return -EIO;
 
-	req = kzalloc(struct_size(req, buf, len), GFP_ATOMIC);
-	if (!req)
-		return -ENOMEM;
-
-	req->len = len;
-	req->write_offset = write_offset;
-	if (writeback)
-		req->writeback = buf + write_offset;
-	memcpy(req->buf, buf, write_offset);
-
-	sg_init_one(&out_sg, req->buf, write_offset);
-	sg_init_one(&in_sg, req->buf + write_offset, write_len);
-
+	sg_init_one(&out_sg, req->buf, req->write_offset);
+	sg_init_one(&in_sg, req->buf + req->write_offset,
+		    req->len - req->write_offset);
 	ret = virtqueue_add_sgs(vq, sgs, 1, 1, req, GFP_ATOMIC);
 	if (ret == -ENOSPC) {
-		/* Ring full: complete what is there and retry once. */
-		__viommu_sync_req(viommu);
-		ret = virtqueue_add_sgs(vq, sgs, 1, 1, req, GFP_ATOMIC);
+		ret = viommu_wait_locked(viommu, NULL);
+		if (!ret)
+			ret = virtqueue_add_sgs(vq, sgs, 1, 1, req, GFP_ATOMIC);
 	}
-	if (ret) {
-		kfree(req);
+	if (ret)
 		return ret;
-	}
 
+	req->done = false;
+	req->err = 0;
 	atomic64_inc(&viommu->stats.requests);
 	list_add_tail(&req->list, &viommu->requests);
 	return 0;
 }
 
-/* Queue a request whose completion nobody waits on; see viommu_sync_req(). */
-int viommu_add_req(struct viommu_dev *viommu, void *buf, size_t len)
+static struct viommu_request *viommu_alloc_req(struct viommu_dev *viommu,
+					       const void *buf, size_t len,
+					       size_t write_len, gfp_t gfp)
 {
+	struct viommu_request *req;
+
+	if (write_len < sizeof(struct virtio_iommu_req_tail) ||
+	    len <= write_len || len > U16_MAX)
+		return ERR_PTR(-EINVAL);
+	if (viommu_test_fail_alloc(viommu, *(const u8 *)buf))
+		return ERR_PTR(-ENOMEM);
+	req = kzalloc(struct_size(req, buf, len), gfp);
+	if (!req)
+		return ERR_PTR(-ENOMEM);
+	req->len = len;
+	req->write_offset = len - write_len;
+	memcpy(req->buf, buf, req->write_offset);
+	return req;
+}
+
+/*
+ * Queue a request whose completion nobody waits on. A failure is written to
+ * *@owner_err (if it holds no error yet); @critical: a failure breaks the
+ * viommu. viommu_sync_req() pushes it.
+ */
+int viommu_queue_req(struct viommu_dev *viommu, const void *buf, size_t len,
+		     int *owner_err, bool critical, gfp_t gfp)
+{
+	struct viommu_request *req;
 	unsigned long flags;
 	int ret;
 
+	req = viommu_alloc_req(viommu, buf, len,
+			       sizeof(struct virtio_iommu_req_tail), gfp);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->owner_err = owner_err;
+	req->flags = critical ? VIOMMU_REQ_CRITICAL : 0;
+
 	spin_lock_irqsave(&viommu->request_lock, flags);
-	ret = __viommu_add_req(viommu, buf, len,
-			       sizeof(struct virtio_iommu_req_tail), false);
+	ret = viommu_add_locked(viommu, req);
 	spin_unlock_irqrestore(&viommu->request_lock, flags);
+	if (ret)
+		kfree(req);
 	return ret;
 }
 
-/* Complete all queued requests; returns the first failure among them. */
+/*
+ * Complete all queued requests. Returns 0 once the device answered them all
+ * (their failures went to their owners), or the error that stopped the wait.
+ */
 int viommu_sync_req(struct viommu_dev *viommu)
 {
 	unsigned long flags;
 	int ret;
 
 	spin_lock_irqsave(&viommu->request_lock, flags);
-	ret = __viommu_sync_req(viommu);
+	ret = viommu_wait_locked(viommu, NULL);
 	spin_unlock_irqrestore(&viommu->request_lock, flags);
 	return ret;
 }
 
 /*
- * Send one request, complete everything queued before it, and return the
- * request's own status as an errno. @write_len is the device-writable size.
+ * Send one request and wait for it; returns its own status as an errno.
+ * @write_len bytes at the end of @buf are written by the device and copied
+ * back. Sleepable context only (the request is allocated with GFP_KERNEL).
  */
 int viommu_send_req_sync_len(struct viommu_dev *viommu, void *buf, size_t len,
 			     size_t write_len)
 {
+	struct viommu_request *req;
 	unsigned long flags;
 	int ret;
 
+	req = viommu_alloc_req(viommu, buf, len, write_len, GFP_KERNEL);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->flags = VIOMMU_REQ_WAITED;
+
 	spin_lock_irqsave(&viommu->request_lock, flags);
-	ret = __viommu_add_req(viommu, buf, len, write_len, true);
+	ret = viommu_add_locked(viommu, req);
+	if (ret) {
+		spin_unlock_irqrestore(&viommu->request_lock, flags);
+		kfree(req);
+		return ret;
+	}
+	ret = viommu_wait_locked(viommu, req);
 	if (!ret) {
-		/* Others' failures are theirs: only our status counts here. */
-		__viommu_sync_req(viommu);
-		ret = viommu_status_to_errno(viommu_req_tail(buf, len)->status);
+		memcpy(buf + req->write_offset, req->buf + req->write_offset,
+		       write_len);
+		ret = req->err;
 	}
 	spin_unlock_irqrestore(&viommu->request_lock, flags);
+	/* Not completed: the device may still write it, keep it queued */
+	if (req->done)
+		kfree(req);
 	return ret;
 }
 
@@ -250,210 +361,70 @@ int viommu_send_req_sync(struct viommu_dev *viommu, void *buf, size_t len)
 }
 
 /*
- * Test knob (debugfs skip_invalidations): drop the next N invalidations
- * (UNMAP in classic mode, INVALIDATE in table mode), so a test can prove that
- * a stale translation would be caught. Dropped invalidations are remembered
- * and sent when the knob is reset, so the IOVA space stays usable.
+ * Send a small request through the preallocated slot and wait for it; never
+ * allocates, any context. Returns the request's own status.
  */
-bool viommu_skip_invalidation(struct viommu_dev *viommu,
-			      const struct viommu_skipped_inval *inval)
+int viommu_send_req_slot(struct viommu_dev *viommu, const void *buf,
+			 size_t len)
 {
-	bool skip = false;
+	struct viommu_request *req = viommu->slot;
+	size_t write_len = sizeof(struct virtio_iommu_req_tail);
 	unsigned long flags;
-
-	if (likely(!READ_ONCE(viommu->skip_invalidations)))
-		return false;
-
-	spin_lock_irqsave(&viommu->skip_lock, flags);
-	if (viommu->skip_invalidations &&
-	    viommu->nr_skipped < VIOMMU_MAX_SKIPPED) {
-		viommu->skip_invalidations--;
-		viommu->skipped[viommu->nr_skipped++] = *inval;
-		skip = true;
-	}
-	spin_unlock_irqrestore(&viommu->skip_lock, flags);
-
-	if (skip)
-		dev_warn(viommu->dev,
-			 "test knob: skipped invalidation of domain %u [%#llx-%#llx]\n",
-			 inval->domain_id, inval->start, inval->end);
-	return skip;
-}
-
-void viommu_replay_skipped(struct viommu_dev *viommu)
-{
-	struct viommu_skipped_inval todo[VIOMMU_MAX_SKIPPED];
-	unsigned long flags;
-	unsigned int i, n;
-
-	spin_lock_irqsave(&viommu->skip_lock, flags);
-	viommu->skip_invalidations = 0;
-	n = viommu->nr_skipped;
-	memcpy(todo, viommu->skipped, n * sizeof(todo[0]));
-	viommu->nr_skipped = 0;
-	spin_unlock_irqrestore(&viommu->skip_lock, flags);
-
-	/* The domain may be gone by now: errors are expected and harmless. */
-	for (i = 0; i < n; i++) {
-		if (todo[i].table)
-			viommu_table_send_inval_all(viommu, todo[i].domain_id,
-						    todo[i].asid);
-		else
-			viommu_classic_send_unmap(viommu, todo[i].domain_id,
-						  todo[i].start, todo[i].end);
-	}
-	viommu_sync_req(viommu);
-}
-
-/* Event queue: fault reports */
-
-static const char *viommu_fault_reason(u8 reason)
-{
-	switch (reason) {
-	case VIRTIO_IOMMU_FAULT_R_DOMAIN:
-		return "domain";
-	case VIRTIO_IOMMU_FAULT_R_MAPPING:
-		return "mapping";
-	default:
-		return "unknown";
-	}
-}
-
-/*
- * Endpoint -> domain changes happen under the endpoint xarray's lock, so a
- * domain seen under that lock by the fault path cannot be freed meanwhile.
- */
-void viommu_set_endpoint_domain(struct viommu_endpoint *vdev,
-				struct viommu_domain *vdomain)
-{
-	unsigned long flags;
-
-	xa_lock_irqsave(&vdev->viommu->endpoints, flags);
-	vdev->vdomain = vdomain;
-	xa_unlock_irqrestore(&vdev->viommu->endpoints, flags);
-}
-
-/*
- * Offer an address fault to the handler of the endpoint's domain
- * (iommu_set_fault_handler, unmanaged domains). True if it was handled.
- * Called with the endpoint xarray locked.
- */
-static bool viommu_fault_to_domain(struct viommu_endpoint *vdev, u32 flags,
-				   u64 addr)
-{
-	int prot = flags & VIRTIO_IOMMU_FAULT_F_WRITE ? IOMMU_FAULT_WRITE :
-							IOMMU_FAULT_READ;
-
-	if (!vdev || !vdev->vdomain || !(flags & VIRTIO_IOMMU_FAULT_F_ADDRESS))
-		return false;
-	return !report_iommu_fault(&vdev->vdomain->domain, vdev->dev, addr,
-				   prot);
-}
-
-static void viommu_report_fault(struct viommu_dev *viommu,
-				const struct virtio_iommu_fault *fault)
-{
-	u32 flags = le32_to_cpu(fault->flags);
-	u32 endpoint = le32_to_cpu(fault->endpoint);
-	u64 addr = le64_to_cpu(fault->address);
-	struct viommu_endpoint *vdev;
-	const char *name = "unknown device";
-
-	atomic64_inc(&viommu->stats.faults);
-	WRITE_ONCE(viommu->last_fault_addr,
-		   flags & VIRTIO_IOMMU_FAULT_F_ADDRESS ? addr : ~0ULL);
-	WRITE_ONCE(viommu->last_fault_endpoint, endpoint);
-	WRITE_ONCE(viommu->last_fault_reason, fault->reason);
-
-	xa_lock(&viommu->endpoints);
-	vdev = xa_load(&viommu->endpoints, endpoint);
-	/* A domain with its own handler decides what the fault means */
-	if (viommu_fault_to_domain(vdev, flags, addr)) {
-		atomic64_inc(&viommu->stats.faults_handled);
-		goto out_unlock;
-	}
-	if (!__ratelimit(&viommu->fault_rs))
-		goto out_unlock;
-
-	if (vdev)
-		name = dev_name(vdev->dev);
-	if (flags & VIRTIO_IOMMU_FAULT_F_ADDRESS)
-		dev_err(viommu->dev,
-			"%s fault from endpoint %u (%s) at %#llx [%s%s%s]\n",
-			viommu_fault_reason(fault->reason), endpoint, name,
-			addr, flags & VIRTIO_IOMMU_FAULT_F_READ ? "R" : "",
-			flags & VIRTIO_IOMMU_FAULT_F_WRITE ? "W" : "",
-			flags & VIRTIO_IOMMU_FAULT_F_EXEC ? "X" : "");
-	else
-		dev_err(viommu->dev, "%s fault from endpoint %u (%s)\n",
-			viommu_fault_reason(fault->reason), endpoint, name);
-out_unlock:
-	xa_unlock(&viommu->endpoints);
-}
-
-/* The first word of an event: reason byte, then bits reserved for new types */
-#define VIOMMU_EVENT_RESERVED	GENMASK(31, 8)
-
-void viommu_event_handler(struct virtqueue *vq)
-{
-	struct viommu_dev *viommu = vq->vdev->priv;
-	struct virtio_iommu_fault *evt;
-	struct scatterlist sg;
-	unsigned int len;
-
-	while ((evt = virtqueue_get_buf(vq, &len)) != NULL) {
-		u32 head = le32_to_cpu(*(__le32 *)evt);
-
-		if (len < sizeof(*evt)) {
-			atomic64_inc(&viommu->stats.bad_responses);
-			dev_err_ratelimited(viommu->dev,
-					    "short event (%u bytes)\n", len);
-		} else if (!(head & VIOMMU_EVENT_RESERVED)) {
-			viommu_report_fault(viommu, evt);
-		}
-
-		sg_init_one(&sg, evt, sizeof(*evt));
-		if (virtqueue_add_inbuf(vq, &sg, 1, evt, GFP_ATOMIC))
-			dev_err_ratelimited(viommu->dev,
-					    "cannot requeue event buffer\n");
-	}
-	virtqueue_kick(vq);
-}
-
-int viommu_init_vqs(struct viommu_dev *viommu)
-{
-	vq_callback_t *callbacks[VIOMMU_NR_VQS] = {
-		[VIOMMU_EVENT_VQ] = viommu_event_handler,
-	};
-	static const char * const names[VIOMMU_NR_VQS] = {
-		[VIOMMU_REQUEST_VQ] = "request",
-		[VIOMMU_EVENT_VQ] = "event",
-	};
-
-	return viommu_compat_find_vqs(viommu->vdev, VIOMMU_NR_VQS, viommu->vqs,
-				      callbacks, names);
-}
-
-int viommu_fill_evtq(struct viommu_dev *viommu)
-{
-	struct virtqueue *vq = viommu->vqs[VIOMMU_EVENT_VQ];
-	struct scatterlist sg;
-	unsigned int i;
 	int ret;
 
-	viommu->nr_events = vq->num_free;
-	viommu->events = devm_kcalloc(viommu->dev, viommu->nr_events,
-				      sizeof(*viommu->events), GFP_KERNEL);
-	if (!viommu->events)
-		return -ENOMEM;
+	if (WARN_ON_ONCE(len > VIOMMU_SLOT_SIZE || len <= write_len))
+		return -EINVAL;
 
-	for (i = 0; i < viommu->nr_events; i++) {
-		sg_init_one(&sg, &viommu->events[i], sizeof(viommu->events[i]));
-		ret = virtqueue_add_inbuf(vq, &sg, 1, &viommu->events[i],
-					  GFP_KERNEL);
-		if (ret)
-			return ret;
+	spin_lock_irqsave(&viommu->request_lock, flags);
+	/* A slot the device never completed belongs to a broken viommu */
+	if (viommu_is_broken(viommu) || WARN_ON_ONCE(!req->done)) {
+		spin_unlock_irqrestore(&viommu->request_lock, flags);
+		return -EIO;
 	}
-	virtqueue_kick(vq);
+	req->len = len;
+	req->write_offset = len - write_len;
+	memcpy(req->buf, buf, req->write_offset);
+	memset(req->buf + req->write_offset, 0, write_len);
+	ret = viommu_add_locked(viommu, req);
+	if (!ret)
+		ret = viommu_wait_locked(viommu, req) ?: req->err;
+	spin_unlock_irqrestore(&viommu->request_lock, flags);
+	return ret;
+}
+
+int viommu_request_init(struct viommu_dev *viommu)
+{
+	struct viommu_request *slot;
+
+	spin_lock_init(&viommu->request_lock);
+	INIT_LIST_HEAD(&viommu->requests);
+	slot = kzalloc(struct_size(slot, buf, VIOMMU_SLOT_SIZE), GFP_KERNEL);
+	if (!slot)
+		return -ENOMEM;
+	slot->len = VIOMMU_SLOT_SIZE;
+	slot->flags = VIOMMU_REQ_SLOT | VIOMMU_REQ_WAITED;
+	slot->done = true;
+	viommu->slot = slot;
 	return 0;
+}
+
+/*
+ * After the device reset (it writes nothing any more): free what it never
+ * completed, and the slot.
+ */
+void viommu_request_free(struct viommu_dev *viommu)
+{
+	struct virtqueue *vq = viommu->vqs[VIOMMU_REQUEST_VQ];
+	struct viommu_request *req, *next;
+
+	/* Every request the device still holds is on @requests too */
+	while (vq && virtqueue_detach_unused_buf(vq))
+		;
+	list_for_each_entry_safe(req, next, &viommu->requests, list) {
+		list_del(&req->list);
+		if (!(req->flags & VIOMMU_REQ_SLOT))
+			kfree(req);
+	}
+	kfree(viommu->slot);
+	viommu->slot = NULL;
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Internal interfaces of virtio_iommu_pgt, shared between the request layer,
- * the two domain flavours (classic MAP/UNMAP and shared page table), endpoint
- * probing and the driver glue.
+ * Internal interfaces of virtio_iommu_pgt, shared between the request layer
+ * (request.c, event.c), the two domain flavours (classic MAP/UNMAP and shared
+ * page table), endpoint probing, attach, the IOMMU core glue and the driver.
+ *
+ * Layering: request.c and event.c know requests, virtqueues and endpoints'
+ * fault handlers only; they never call into the domain, attach or iommu
+ * files. testing.c (test builds only) sits beside them.
  */
 #ifndef VIOMMU_PGT_H
 #define VIOMMU_PGT_H
@@ -13,6 +17,7 @@
 #include <linux/interval_tree.h>
 #include <linux/io-pgtable.h>
 #include <linux/iommu.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/ratelimit.h>
 #include <linux/rbtree.h>
@@ -34,6 +39,29 @@
 #define VIOMMU_SW_MSI_BASE	0x8000000
 #define VIOMMU_SW_MSI_LENGTH	0x100000
 
+/* The largest request sent through the preallocated slot (INVALIDATE) */
+#define VIOMMU_SLOT_SIZE	64
+
+struct viommu_stats {
+	atomic64_t	requests;
+	atomic64_t	syncs;
+	atomic64_t	maps;
+	atomic64_t	unmaps;
+	atomic64_t	invalidations;
+	atomic64_t	inval_escalations;	/* VA -> ASID -> ALL retries */
+	atomic64_t	faults;
+	atomic64_t	faults_handled;	/* by a domain's fault handler */
+	atomic64_t	bad_responses;
+	atomic64_t	leaked_tables;	/* table bytes kept: device broken */
+	atomic64_t	attach_rollbacks;
+	/* Live paging domains of each kind (classic includes identity-mapped) */
+	atomic64_t	table_domains;
+	atomic64_t	classic_domains;
+};
+
+struct viommu_request;
+
+#ifdef VIOMMU_PGT_TESTING
 /* Invalidations held back by the debugfs "skip_invalidations" knob. */
 #define VIOMMU_MAX_SKIPPED	16
 
@@ -45,33 +73,44 @@ struct viommu_skipped_inval {
 	bool	table;
 };
 
-struct viommu_stats {
-	atomic64_t	requests;
-	atomic64_t	syncs;
-	atomic64_t	maps;
-	atomic64_t	unmaps;
-	atomic64_t	invalidations;
-	atomic64_t	faults;
-	atomic64_t	faults_handled;	/* by a domain's fault handler */
-	atomic64_t	bad_responses;
-	/* Live paging domains of each kind (classic includes identity-mapped) */
-	atomic64_t	table_domains;
-	atomic64_t	classic_domains;
+struct viommu_testing {
+	/* skip_lock protects the three fields below */
+	spinlock_t			skip_lock;
+	unsigned int			skip_invalidations;
+	unsigned int			nr_skipped;
+	struct viommu_skipped_inval	skipped[VIOMMU_MAX_SKIPPED];
+	/* Treat the next N completions as malformed */
+	atomic_t			inject_short;
+	atomic_t			inject_bad_status;
+	/* Fail the next N allocations of UNMAP/INVALIDATE requests */
+	atomic_t			fail_inval_alloc;
+	/* The next N ATTACH/ATTACH_TABLE completions fail after taking effect */
+	atomic_t			fail_attach;
+	atomic_t			fail_attach_after;	/* ... after N */
+	/* The next N completions are ignored: a device that stops answering */
+	atomic_t			drop_completions;
 };
+#endif
 
 struct viommu_dev {
 	struct iommu_device		iommu;
 	struct device			*dev;
 	struct virtio_device		*vdev;
 	struct list_head		list;		/* viommu_devices */
+	/* Held by the driver binding and by every bound domain */
+	struct kref			ref;
 
 	struct virtqueue		*vqs[VIOMMU_NR_VQS];
 	/*
-	 * request_lock serialises the request virtqueue and @requests, the
-	 * requests added to it and not yet completed.
+	 * request_lock serialises the request virtqueue, @requests (added to
+	 * the queue, not completed yet), @slot and @broken.
 	 */
 	spinlock_t			request_lock;
 	struct list_head		requests;
+	/* Preallocated request for INVALIDATE: invalidating never allocates */
+	struct viommu_request		*slot;
+	/* Set once: timeout, broken queue, failed invalidation, or removed */
+	unsigned long			broken;
 	struct virtio_iommu_fault	*events;
 	unsigned int			nr_events;
 
@@ -98,23 +137,24 @@ struct viommu_dev {
 	u32				last_fault_endpoint;
 	u32				last_fault_reason;
 
-	/* Test knob: invalidations to drop (held back until reset) */
-	spinlock_t			skip_lock;
-	unsigned int			skip_invalidations;
-	unsigned int			nr_skipped;
-	struct viommu_skipped_inval	skipped[VIOMMU_MAX_SKIPPED];
-
-	/* Test knobs: treat the next N completions as malformed */
-	atomic_t			inject_short;
-	atomic_t			inject_bad_status;
-
 	struct dentry			*debugfs;
+#ifdef VIOMMU_PGT_TESTING
+	struct viommu_testing		testing;
+#endif
 };
 
 /* Page-table format an endpoint accepts, from its PGTF probe property */
 struct viommu_pgtf {
 	bool				valid;
 	struct arm_lpae_caps		caps;
+};
+
+/* What the device has the endpoint attached to */
+enum viommu_attached {
+	VIOMMU_ATTACHED_NONE,		/* nothing yet, or unknown */
+	VIOMMU_ATTACHED_PAGING,		/* @vdomain */
+	VIOMMU_ATTACHED_BYPASS,
+	VIOMMU_ATTACHED_BLOCKED,
 };
 
 struct viommu_endpoint {
@@ -125,6 +165,7 @@ struct viommu_endpoint {
 	 * through viommu_set_endpoint_domain() only.
 	 */
 	struct viommu_domain		*vdomain;
+	enum viommu_attached		attached;
 	struct list_head		resv_regions;
 	struct viommu_pgtf		pgtf;
 	/* The table format was found unusable and said so in the log */
@@ -135,13 +176,16 @@ struct viommu_mapping {
 	struct interval_tree_node	iova;
 	phys_addr_t			paddr;
 	u32				flags;
+	/* Failure of the MAP that created it, for iotlb_sync_map */
+	int				err;
 };
 
 struct viommu_domain {
 	struct iommu_domain		domain;
 	/*
 	 * NULL until the domain is bound to a viommu: at allocation where
-	 * the core names a device, at the first attach otherwise (6.1).
+	 * the core names a device, at the first attach otherwise (6.1). A
+	 * bound domain holds a reference on its viommu.
 	 */
 	struct viommu_dev		*viommu;
 	u32				id;
@@ -177,26 +221,50 @@ static inline struct viommu_domain *to_viommu_domain(struct iommu_domain *d)
 
 extern bool viommu_force_classic;
 
+/* main.c */
+void viommu_put(struct viommu_dev *viommu);
+void viommu_get(struct viommu_dev *viommu);
+
 /* request.c */
-int viommu_add_req(struct viommu_dev *viommu, void *buf, size_t len);
+int viommu_queue_req(struct viommu_dev *viommu, const void *buf, size_t len,
+		     int *owner_err, bool critical, gfp_t gfp);
 int viommu_sync_req(struct viommu_dev *viommu);
 int viommu_send_req_sync(struct viommu_dev *viommu, void *buf, size_t len);
 int viommu_send_req_sync_len(struct viommu_dev *viommu, void *buf, size_t len,
 			     size_t write_len);
+int viommu_send_req_slot(struct viommu_dev *viommu, const void *buf,
+			 size_t len);
+bool viommu_is_broken(struct viommu_dev *viommu);
+bool viommu_may_hold_stale(struct viommu_dev *viommu);
+void viommu_set_broken(struct viommu_dev *viommu, const char *why, int err);
+void viommu_mark_removed(struct viommu_dev *viommu);
+int viommu_request_init(struct viommu_dev *viommu);
+void viommu_request_free(struct viommu_dev *viommu);
+
+/* event.c */
 int viommu_init_vqs(struct viommu_dev *viommu);
 int viommu_fill_evtq(struct viommu_dev *viommu);
-void viommu_event_handler(struct virtqueue *vq);
+
+/* attach.c */
 void viommu_set_endpoint_domain(struct viommu_endpoint *vdev,
 				struct viommu_domain *vdomain);
-bool viommu_skip_invalidation(struct viommu_dev *viommu,
-			      const struct viommu_skipped_inval *inval);
-void viommu_replay_skipped(struct viommu_dev *viommu);
+int viommu_domain_bind(struct viommu_domain *vdomain,
+		       struct viommu_endpoint *vdev, bool table);
+int viommu_domain_bind_identity(struct viommu_domain *vdomain,
+				struct viommu_endpoint *vdev);
+int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev);
+int viommu_attach_identity_unbound(struct iommu_domain *domain,
+				   struct device *dev);
+int viommu_attach_bypass(struct viommu_endpoint *vdev);
+int viommu_attach_blocked_dev(struct device *dev);
+void viommu_release_attach(struct viommu_endpoint *vdev);
+void viommu_domain_unbind(struct viommu_domain *vdomain);
 
 /* domain_classic.c */
-int viommu_classic_init(struct viommu_domain *vdomain);
+void viommu_classic_init(struct viommu_domain *vdomain);
 int viommu_classic_map_identity(struct viommu_endpoint *vdev,
 				struct viommu_domain *vdomain);
-int viommu_classic_replay(struct viommu_domain *vdomain);
+int viommu_classic_replay(struct viommu_domain *vdomain, int *err);
 void viommu_classic_free(struct viommu_domain *vdomain);
 int viommu_classic_send_unmap(struct viommu_dev *viommu, u32 domain_id,
 			      u64 start, u64 end);
@@ -207,10 +275,9 @@ extern const struct iommu_domain_ops viommu_classic_ops;
 int viommu_table_init(struct viommu_domain *vdomain,
 		      struct viommu_endpoint *vdev);
 int viommu_table_attach(struct viommu_domain *vdomain,
-			struct viommu_endpoint *vdev);
+			struct viommu_endpoint *vdev, unsigned int nr_ids,
+			unsigned int *sent);
 void viommu_table_free(struct viommu_domain *vdomain);
-int viommu_table_send_inval_all(struct viommu_dev *viommu, u32 domain_id,
-				u32 asid);
 extern const struct iommu_domain_ops viommu_table_ops;
 
 /* probe.c */
@@ -220,7 +287,51 @@ void viommu_get_resv_regions(struct device *dev, struct list_head *head);
 int viommu_parse_pgt_property(struct viommu_endpoint *vdev, u16 type,
 			      const void *prop, size_t len);
 
-/* main.c */
-int viommu_attach_paging(struct viommu_domain *vdomain, struct device *dev);
+/* iommu.c */
+extern const struct iommu_ops viommu_ops;
+void viommu_register_dev(struct viommu_dev *viommu);
+void viommu_unregister_dev(struct viommu_dev *viommu);
+
+/* debugfs.c */
+void viommu_debugfs_init(struct viommu_dev *viommu, struct dentry *root);
+
+/*
+ * testing.c: test knobs, built only with VIOMMU_PGT_TEST=1 (see Kbuild);
+ * without it, these are no-ops the compiler removes.
+ */
+#ifdef VIOMMU_PGT_TESTING
+void viommu_testing_init(struct viommu_dev *viommu);
+void viommu_testing_debugfs(struct viommu_dev *viommu);
+bool viommu_test_skip_inval(struct viommu_dev *viommu, u32 domain_id, u32 asid,
+			    u64 start, u64 end, bool table);
+bool viommu_test_fail_alloc(struct viommu_dev *viommu, u8 type);
+void viommu_test_complete(struct viommu_dev *viommu, u8 type, void *tail,
+			  unsigned int *len);
+bool viommu_test_drop_completion(struct viommu_dev *viommu);
+#else
+static inline void viommu_testing_init(struct viommu_dev *viommu) { }
+static inline void viommu_testing_debugfs(struct viommu_dev *viommu) { }
+static inline bool viommu_test_skip_inval(struct viommu_dev *viommu,
+					  u32 domain_id, u32 asid, u64 start,
+					  u64 end, bool table)
+{
+	return false;
+}
+
+static inline bool viommu_test_fail_alloc(struct viommu_dev *viommu, u8 type)
+{
+	return false;
+}
+
+static inline void viommu_test_complete(struct viommu_dev *viommu, u8 type,
+					void *tail, unsigned int *len)
+{
+}
+
+static inline bool viommu_test_drop_completion(struct viommu_dev *viommu)
+{
+	return false;
+}
+#endif
 
 #endif

@@ -111,3 +111,40 @@ profile_nest_l1() {
 	fi
 	QEMU=${q:-$(stock_qemu)}
 }
+
+# viommu-pgt with a device whose PGTF offers a 46-bit output size, which
+# TCR.IPS cannot express: the driver rounds it down to 44 bits and keeps
+# table mode (guest_table_test checks the domains are tables).
+profile_viommu_pgt_oas46() {
+	QEMU=$(patched_qemu)
+	viommu_machine
+	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-oas=46)
+}
+
+# The IOMMU's transport removed while a domain lives (guest_remove_test):
+# a VM of its own, it ends without its IOMMU. Table and classic mode.
+profile_viommu_pgt_remove() { profile_viommu_pgt; }
+profile_viommu_remove() { profile_viommu; }
+
+# The patched virtio-iommu's test-only fault injection (x-inject-*): added
+# only when this QEMU has it, so that without it the tests skip (the device
+# keeps answering) instead of QEMU refusing to start. After 200 INVALIDATE
+# requests (boot needs fewer), the device never completes one
+# (viommu-pgt-drop) or answers DEVERR without doing it (viommu-pgt-invalerr):
+# guest_stall_test's device variants.
+inject_args() {
+	if ! "$QEMU" -device virtio-iommu-device,help 2>/dev/null | grep -q x-inject-type; then
+		log "$QEMU has no x-inject-* properties: the injection tests will skip"
+		return 0
+	fi
+	local a
+	for a; do QEMU_ARGS+=(-global "virtio-iommu-device.$a"); done
+}
+profile_viommu_pgt_drop() {
+	profile_viommu_pgt
+	inject_args x-inject-type=7 x-inject-after=200 x-inject-drop=on
+}
+profile_viommu_pgt_invalerr() {
+	profile_viommu_pgt
+	inject_args x-inject-type=7 x-inject-after=200 x-inject-status=3
+}

@@ -30,14 +30,14 @@ FIXTURE_SETUP(edu)
 
 FIXTURE_TEARDOWN(edu)
 {
-	viommu_set_skip(0);
-}
-
-/* Bind or unbind edu_dma from edu; 0 on success. */
-static int edu_bind(const char *bdf, bool bind)
-{
-	return write_str(bind ? "/sys/bus/pci/drivers/edu_dma/bind" :
-				"/sys/bus/pci/drivers/edu_dma/unbind", bdf);
+	if (viommu_has_knobs()) {
+		viommu_set_skip(0);
+		viommu_knob("fail_inval_alloc", 0);
+		viommu_knob("fail_attach", 0);
+	}
+	if (!path_exists(EDU_DEBUGFS "/roundtrip"))
+		edu_bind(self->bdf, true);
+	edu_set_domain_type(self->bdf, "DMA");
 }
 
 TEST_F(edu, behind_guest_iommu)
@@ -95,6 +95,8 @@ TEST_F(edu, stale_translation_caught)
 	ASSERT_EQ(0, kv_get(res, "stale", &stale));
 	EXPECT_EQ(0, stale);
 
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
 	ASSERT_EQ(0, viommu_set_skip(1));
 	ASSERT_EQ(0, edu_cmd("stale", "small"));
 	ASSERT_EQ(0, viommu_set_skip(0));
@@ -131,6 +133,8 @@ TEST_F(edu, stale_translation_caught_table_freed)
 	ASSERT_EQ(0, kv_get(res, "stale", &stale));
 	EXPECT_EQ(0, stale);
 
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
 	/*
 	 * Table mode sends two for this unmap: the walk flush before the
 	 * table is freed, then the gathered leaf range. Drop both (classic:
@@ -263,6 +267,8 @@ TEST_F(edu, malformed_responses_handled)
 	char mode[32];
 	unsigned int i;
 
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
 	ASSERT_EQ(0, viommu_mode(mode, sizeof(mode)));
 	for (i = 0; i < 2; i++) {
 		long long bad0 = viommu_stat("bad_responses");
@@ -277,6 +283,155 @@ TEST_F(edu, malformed_responses_handled)
 			EXPECT_EQ(bad0 + 1, viommu_stat("bad_responses"));
 		EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
 	}
+}
+
+/*
+ * Invalidating must not depend on memory allocation: with the allocation of
+ * every UNMAP/INVALIDATE request failing, an unmap still reaches the device
+ * (table mode: the INVALIDATE goes through a preallocated request; classic:
+ * the UNMAP falls back to it), so the use-after-unmap reads nothing stale.
+ */
+TEST_F(edu, stale_caught_despite_alloc_failure)
+{
+	unsigned long long stale;
+	char type[32], res[256];
+	int ret;
+
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
+	if (strcmp(type, "DMA"))
+		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
+
+	ASSERT_EQ(0, viommu_knob("fail_inval_alloc", 16));
+	ret = edu_cmd("stale", "small");
+	ASSERT_EQ(0, viommu_knob("fail_inval_alloc", 0));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("allocations failing: %s", res);
+	ASSERT_EQ(0, kv_get(res, "stale", &stale));
+	EXPECT_EQ(0, stale);
+	EXPECT_EQ(0, viommu_stat("broken"));
+	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+}
+
+/*
+ * Lazy (DMA-FQ) domain: after an unmap, the flush queue invalidates before
+ * it frees the IOVA, so a new buffer mapped at the same IOVA is what the
+ * device reads. edu_dma retries the new mapping on every CPU (the IOVA
+ * caches are per CPU); if the IOVA never comes back, there is nothing to
+ * check.
+ */
+static void lazy_stale(struct __test_metadata *_metadata, const char *bdf,
+		       const char *knob, unsigned int n,
+		       unsigned long long want)
+{
+	unsigned long long reused, stale;
+	char res[256];
+	int ret;
+
+	ASSERT_EQ(0, edu_set_domain_type(bdf, "DMA-FQ"));
+	/* The flush queue's timer frees on the CPU it was armed on */
+	write_str("/proc/sys/kernel/timer_migration", "0");
+	if (knob)
+		ASSERT_EQ(0, viommu_knob(knob, n));
+	ret = edu_cmd("lazy_stale", "1");
+	if (knob)
+		viommu_knob(knob, 0);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("%s=%u: %s", knob ?: "no knob", n, res);
+	ASSERT_EQ(0, kv_get(res, "reused", &reused));
+	if (!reused)
+		SKIP(return, "the old IOVA was not handed out again");
+	ASSERT_EQ(0, kv_get(res, "stale", &stale));
+	EXPECT_EQ(want, stale);
+	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+}
+
+TEST_F(edu, lazy_reused_iova_not_stale)
+{
+	lazy_stale(_metadata, self->bdf, NULL, 0, 0);
+}
+
+/*
+ * The same with the flush queue's invalidation dropped (table mode: the
+ * classic device refuses a MAP over the stale one): proves that the check
+ * sees a stale translation when there is one.
+ */
+TEST_F(edu, lazy_stale_seen_without_invalidation)
+{
+	char mode[32];
+
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	ASSERT_EQ(0, viommu_mode(mode, sizeof(mode)));
+	if (strcmp(mode, "table") || viommu_stat("table_domains") < 1)
+		SKIP(return, "classic mode: the device refuses the new MAP");
+	lazy_stale(_metadata, self->bdf, "skip_invalidations", 1, 1);
+}
+
+TEST_F(edu, lazy_not_stale_despite_alloc_failure)
+{
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	lazy_stale(_metadata, self->bdf, "fail_inval_alloc", 16, 0);
+	EXPECT_EQ(0, viommu_stat("broken"));
+}
+
+/*
+ * An attach that fails after the device moved the endpoint (fail_attach:
+ * the device did it, the driver sees DEVERR) must put the endpoint back in
+ * its domain: the core keeps the old domain (here edu's DMA domain, the
+ * attach being to the identity domain) and frees the new one. DMA then
+ * works through the old domain, not through a freed table or a domain the
+ * driver no longer knows. @after: attaches that go through first (1: the
+ * second ID of an endpoint with two fails, the first one having moved).
+ * Returns 1 if the switch went through (nothing failed: a single ID).
+ */
+static int attach_fails(struct __test_metadata *_metadata, const char *bdf,
+			unsigned int after)
+{
+	long long rollbacks0 = viommu_stat("attach_rollbacks");
+	char type[32];
+	int ret;
+
+	ASSERT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+	ASSERT_EQ(0, edu_bind(bdf, false));
+	ASSERT_EQ(0, viommu_knob("fail_attach_after", after));
+	ASSERT_EQ(0, viommu_knob("fail_attach", 1));
+	/* (DMA -> DMA-FQ is done in place, without an attach) */
+	ret = pci_set_group_type(bdf, "identity");
+	viommu_knob("fail_attach", 0);
+	viommu_knob("fail_attach_after", 0);
+	ASSERT_EQ(0, edu_bind(bdf, true));
+	if (!ret && after)
+		return 1;
+	EXPECT_NE(0, ret) TH_LOG("the failed attach was not reported");
+	ASSERT_EQ(0, pci_group_type(bdf, type, sizeof(type)));
+	EXPECT_STREQ("DMA", type);
+	TH_LOG("attach_rollbacks %lld -> %lld", rollbacks0,
+	       viommu_stat("attach_rollbacks"));
+	EXPECT_LT(rollbacks0, viommu_stat("attach_rollbacks"));
+	EXPECT_EQ(0, edu_cmd("roundtrip", "4 4096"));
+	EXPECT_EQ(0, edu_cmd("stale", "small"));
+	return 0;
+}
+
+TEST_F(edu, attach_failure_rolled_back)
+{
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	attach_fails(_metadata, self->bdf, 0);
+}
+
+/* The same for the second ID of an endpoint with two (a PCI alias) */
+TEST_F(edu, attach_failure_second_id_rolled_back)
+{
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	if (attach_fails(_metadata, self->bdf, 1))
+		SKIP(return, "edu has a single ID (no PCI alias)");
 }
 
 /* Deferred flush (DMA-FQ): unmaps are invalidated later, in batches */

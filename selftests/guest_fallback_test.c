@@ -11,39 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 
 #include "kselftest_harness.h"
 #include "guest_util.h"
 
-/* guest/main.c, with -EOPNOTSUPP: no offered granule fits PAGE_SIZE */
-#define FALLBACK_LINE	"page-table format unusable (-95), using MAP/UNMAP"
-
-#define SYSLOG_ACTION_READ_ALL		3
-#define SYSLOG_ACTION_SIZE_BUFFER	10
-
-/* Whether the kernel log buffer holds @text; -1 if it cannot be read */
-static int klog_contains(const char *text)
-{
-	int len = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
-	char *buf;
-	int n, found;
-
-	if (len <= 0)
-		return -1;
-	buf = malloc(len + 1);
-	if (!buf)
-		return -1;
-	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, len);
-	if (n < 0) {
-		free(buf);
-		return -1;
-	}
-	buf[n] = 0;
-	found = !!strstr(buf, text);
-	free(buf);
-	return found;
-}
+/* guest/domain_table.c: no offered granule fits PAGE_SIZE */
+#define FALLBACK_LINE	"page-table format unusable (no granule <= PAGE_SIZE), using MAP/UNMAP"
 
 FIXTURE(fallback) {
 	char bdf[64];

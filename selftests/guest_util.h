@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -138,6 +139,58 @@ static inline int viommu_knob(const char *knob, unsigned int n)
 	return write_str(path, val);
 }
 
+/*
+ * Whether the guest module was built with its test knobs (VIOMMU_PGT_TEST=1,
+ * the harness's build; a dkms build has none). Tests that need one skip
+ * without.
+ */
+static inline bool viommu_has_knobs(void)
+{
+	char name[64], path[256];
+
+	if (viommu_name(name, sizeof(name)))
+		return false;
+	snprintf(path, sizeof(path), VIOMMU_DEBUGFS "/%s/fail_inval_alloc", name);
+	return path_exists(path);
+}
+
+#define VIOMMU_PARAMS	"/sys/module/virtio_iommu_pgt/parameters"
+
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
+
+/* How many times the kernel log buffer holds @text; -1 if unreadable */
+static inline int klog_count(const char *text)
+{
+	int len = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *buf, *p;
+	int n, found = 0;
+
+	if (len <= 0)
+		return -1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, len);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	for (p = strstr(buf, text); p; p = strstr(p + 1, text))
+		found++;
+	free(buf);
+	return found;
+}
+
+/* Whether the kernel log buffer holds @text; -1 if it cannot be read */
+static inline int klog_contains(const char *text)
+{
+	int n = klog_count(text);
+
+	return n < 0 ? -1 : n > 0;
+}
+
 /* Write to an edu_dma debugfs file; 0 or -errno of the write. */
 static inline int edu_cmd(const char *file, const char *cmd)
 {
@@ -235,6 +288,29 @@ static inline int pci_set_group_type(const char *bdf, const char *type)
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/iommu_group/type", bdf);
 	return write_str(path, type);
+}
+
+/* Bind or unbind edu_dma from edu; 0 on success. */
+static inline int edu_bind(const char *bdf, bool bind)
+{
+	return write_str(bind ? "/sys/bus/pci/drivers/edu_dma/bind" :
+				"/sys/bus/pci/drivers/edu_dma/unbind", bdf);
+}
+
+/* Rebind edu_dma to edu with its group switched to @type; 0 on success */
+static inline int edu_set_domain_type(const char *bdf, const char *type)
+{
+	char cur[32];
+
+	if (!pci_group_type(bdf, cur, sizeof(cur)) && !strcmp(cur, type))
+		return 0;
+	if (edu_bind(bdf, false))
+		return -1;
+	if (pci_set_group_type(bdf, type)) {
+		edu_bind(bdf, true);
+		return -1;
+	}
+	return edu_bind(bdf, true);
 }
 
 #endif

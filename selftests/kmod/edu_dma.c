@@ -21,6 +21,19 @@
  *              edu to its DMA domain. result: "own_fault mapped=ok
  *              reported=N iova=X flags=F" (N reports, the first one's iova
  *              and IOMMU_FAULT_* flags).
+ *   lazy_stale write anything: in a lazy (DMA-FQ) domain, DMA from a
+ *              buffer (the IOMMU may cache the translation), unmap it, let
+ *              the flush queue run (its timer flushes the IOTLB, then frees
+ *              the IOVA), map a new buffer on every CPU until one gets the
+ *              old IOVA back, and DMA through it. result: "lazy_stale
+ *              reused=0|1 stale=0|1 iova=X" (stale: the old buffer's data
+ *              came through the reused IOVA).
+ *   hold_domain write 1: allocate an unmanaged domain for edu with one page
+ *              mapped, and keep it, not attached, even after edu_dma is
+ *              unbound from edu (the IOMMU core warns about endpoints with
+ *              drivers when their IOMMU goes away); write 0 to it, or to
+ *              /sys/kernel/debug/edu_dma_held once edu_dma is unbound: free
+ *              it. (A domain alive across the removal of the IOMMU itself.)
  *   map_info   read: map one page with a 64-bit mask, print its DMA address
  *              and physical address, unmap.
  *   result     read: the outcome of the last write, "key=value ...".
@@ -39,6 +52,7 @@
 #include <linux/pci.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 
@@ -73,6 +87,12 @@ struct edu_dma {
 
 /* Only one edu is expected; debugfs names are not per device. */
 static struct edu_dma *edu_dev;
+
+/* hold_domain: the domain and its page, beyond edu_dma's binding */
+static DEFINE_MUTEX(edu_held_lock);
+static struct iommu_domain *edu_held;
+static void *edu_held_page;
+static struct dentry *edu_held_file;
 
 static int edu_transfer(struct edu_dma *edu, dma_addr_t ram, size_t len,
 			bool to_ram)
@@ -349,6 +369,191 @@ out_page:
 	return ret;
 }
 
+/* lazy_stale: map a buffer on a given CPU (the IOVA caches are per CPU) */
+struct edu_map_on {
+	struct edu_dma	*edu;
+	void		*buf;
+	dma_addr_t	iova;
+};
+
+static long edu_map_on_fn(void *arg)
+{
+	struct edu_map_on *m = arg;
+
+	m->iova = edu_map(m->edu, m->buf, false);
+	return 0;
+}
+
+#define EDU_LAZY_TRIES	8
+
+/*
+ * Map @buf, on each CPU in turn, until it gets @iova; the mappings that did
+ * not are kept in @extra (unmapped by the caller). Returns the slot of the
+ * reused IOVA in @extra, or -1.
+ */
+static int edu_map_reuse(struct edu_dma *edu, void *buf, dma_addr_t iova,
+			 dma_addr_t *extra)
+{
+	struct device *dev = &edu->pdev->dev;
+	struct edu_map_on m = { .edu = edu, .buf = buf };
+	unsigned int cpu, n = 0;
+
+	for_each_online_cpu(cpu) {
+		if (n == EDU_LAZY_TRIES)
+			break;
+		work_on_cpu(cpu, edu_map_on_fn, &m);
+		if (dma_mapping_error(dev, m.iova))
+			continue;
+		extra[n] = m.iova;
+		if (m.iova == iova)
+			return n;
+		n++;
+	}
+	return -1;
+}
+
+static int edu_lazy_stale(struct edu_dma *edu)
+{
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t iova_old, iova_back, extra[EDU_LAZY_TRIES];
+	u8 *old, *fresh, *back;
+	int i, hit, ret = -ENOMEM;
+
+	for (i = 0; i < EDU_LAZY_TRIES; i++)
+		extra[i] = DMA_MAPPING_ERROR;
+	old = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	fresh = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	back = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!old || !fresh || !back)
+		goto out_free;
+	memset(old, 0xa5, EDU_BUF_SIZE);
+	memset(fresh, 0x5a, EDU_BUF_SIZE);
+
+	iova_back = edu_map(edu, back, true);
+	if (dma_mapping_error(dev, iova_back))
+		goto out_free;
+	iova_old = edu_map(edu, old, false);
+	if (dma_mapping_error(dev, iova_old))
+		goto out_unmap_back;
+	ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+	edu_unmap(edu, iova_old, false);
+	if (ret)
+		goto out_unmap_back;
+	/* The flush queue's timer (10 ms) flushes, then frees the IOVA */
+	msleep(100);
+
+	hit = edu_map_reuse(edu, fresh, iova_old, extra);
+	if (hit >= 0) {
+		ret = edu_transfer(edu, iova_old, EDU_BUF_SIZE, false);
+		if (!ret)
+			ret = edu_transfer(edu, iova_back, EDU_BUF_SIZE, true);
+	}
+	for (i = 0; i < EDU_LAZY_TRIES; i++)
+		if (!dma_mapping_error(dev, extra[i]))
+			edu_unmap(edu, extra[i], false);
+	if (!ret)
+		snprintf(edu->result, sizeof(edu->result),
+			 "lazy_stale reused=%d stale=%d iova=%#llx first=%#x\n",
+			 hit >= 0, hit >= 0 && back[0] == 0xa5, (u64)iova_old,
+			 back[0]);
+out_unmap_back:
+	edu_unmap(edu, iova_back, true);
+out_free:
+	kfree(old);
+	kfree(fresh);
+	kfree(back);
+	return ret;
+}
+
+static void edu_release_held(void)
+{
+	mutex_lock(&edu_held_lock);
+	if (edu_held) {
+		iommu_unmap(edu_held, EDU_OWN_IOVA, EDU_BUF_SIZE);
+		iommu_domain_free(edu_held);
+		kfree(edu_held_page);
+		edu_held = NULL;
+		edu_held_page = NULL;
+	}
+	mutex_unlock(&edu_held_lock);
+}
+
+static int edu_hold_domain_locked(struct edu_dma *edu)
+{
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain;
+	int ret;
+
+	if (edu_held)
+		return -EBUSY;
+	edu_held_page = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!edu_held_page)
+		return -ENOMEM;
+	domain = edu_paging_domain_alloc(dev);
+	if (IS_ERR(domain)) {
+		ret = PTR_ERR(domain);
+		goto err_page;
+	}
+	ret = edu_iommu_map(domain, EDU_OWN_IOVA, virt_to_phys(edu_held_page),
+			    EDU_BUF_SIZE, IOMMU_READ);
+	if (ret)
+		goto err_domain;
+	edu_held = domain;
+	snprintf(edu->result, sizeof(edu->result), "hold_domain held=1\n");
+	return 0;
+
+err_domain:
+	iommu_domain_free(domain);
+err_page:
+	kfree(edu_held_page);
+	edu_held_page = NULL;
+	return ret;
+}
+
+static int edu_hold_domain(struct edu_dma *edu)
+{
+	int ret;
+
+	mutex_lock(&edu_held_lock);
+	ret = edu_hold_domain_locked(edu);
+	mutex_unlock(&edu_held_lock);
+	return ret;
+}
+
+static ssize_t edu_lazy_stale_write(struct file *file, const char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	int ret;
+
+	if (!edu->can_dma)
+		return -ENXIO;
+	mutex_lock(&edu->lock);
+	ret = edu_lazy_stale(edu);
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
+static ssize_t edu_hold_domain_write(struct file *file,
+				     const char __user *ubuf, size_t len,
+				     loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	bool hold;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, len, &hold);
+	if (ret)
+		return ret;
+	mutex_lock(&edu->lock);
+	if (hold)
+		ret = edu_hold_domain(edu);
+	else
+		edu_release_held();
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
 static ssize_t edu_roundtrip_write(struct file *file, const char __user *ubuf,
 				   size_t len, loff_t *ppos)
 {
@@ -492,6 +697,16 @@ static const struct file_operations edu_own_fault_fops = {
 	.write = edu_own_fault_write,
 };
 
+static const struct file_operations edu_lazy_stale_fops = {
+	.open = simple_open,
+	.write = edu_lazy_stale_write,
+};
+
+static const struct file_operations edu_hold_domain_fops = {
+	.open = simple_open,
+	.write = edu_hold_domain_write,
+};
+
 static const struct file_operations edu_map_info_fops = {
 	.open = simple_open,
 	.read = edu_map_info_read,
@@ -545,6 +760,10 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	debugfs_create_file("fault", 0200, edu->debugfs, edu, &edu_fault_fops);
 	debugfs_create_file("own_fault", 0200, edu->debugfs, edu,
 			    &edu_own_fault_fops);
+	debugfs_create_file("lazy_stale", 0200, edu->debugfs, edu,
+			    &edu_lazy_stale_fops);
+	debugfs_create_file("hold_domain", 0200, edu->debugfs, edu,
+			    &edu_hold_domain_fops);
 	debugfs_create_file("map_info", 0400, edu->debugfs, edu,
 			    &edu_map_info_fops);
 	debugfs_create_file("result", 0400, edu->debugfs, edu,
@@ -575,7 +794,42 @@ static struct pci_driver edu_driver = {
 	.probe		= edu_probe,
 	.remove		= edu_remove,
 };
-module_pci_driver(edu_driver);
+/* edu_dma_held: write 0 to free the held domain, with or without edu */
+static ssize_t edu_held_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	bool hold;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, len, &hold);
+	if (ret)
+		return ret;
+	if (hold)
+		return -EINVAL;
+	edu_release_held();
+	return len;
+}
+
+static const struct file_operations edu_held_fops = {
+	.open = simple_open,
+	.write = edu_held_write,
+};
+
+static int __init edu_init(void)
+{
+	edu_held_file = debugfs_create_file("edu_dma_held", 0200, NULL, NULL,
+					    &edu_held_fops);
+	return pci_register_driver(&edu_driver);
+}
+module_init(edu_init);
+
+static void __exit edu_exit(void)
+{
+	pci_unregister_driver(&edu_driver);
+	debugfs_remove(edu_held_file);
+	edu_release_held();
+}
+module_exit(edu_exit);
 
 MODULE_DESCRIPTION("edu DMA test driver (iommu-nest selftests)");
 MODULE_LICENSE("GPL");
