@@ -5,10 +5,11 @@
  * an unmanaged domain for edu (hold_domain: allocated and mapped, not
  * attached) across the removal and frees it afterwards. The endpoints'
  * drivers (edu_dma, virtio-pci of the disk) are unbound first: the IOMMU
- * core warns about endpoints with drivers when their IOMMU goes away. The domain's free must not touch a freed viommu: the slab
- * caches are validated after it (slub_debug poisons freed objects, so a
- * write after free is reported as "Poison overwritten", which the harness
- * counts as a kernel BUG too). Leaves the VM without its IOMMU: run it last.
+ * core warns about endpoints with drivers when their IOMMU goes away. The
+ * domain's free must not touch a freed viommu: the slab caches are validated
+ * after it (slub_debug poisons freed objects, so a write after free is
+ * reported as "Poison overwritten", which the harness counts as a kernel BUG
+ * too). Leaves the VM without its IOMMU: run it last.
  */
 #include <stdio.h>
 #include <string.h>

@@ -794,6 +794,7 @@ static struct pci_driver edu_driver = {
 	.probe		= edu_probe,
 	.remove		= edu_remove,
 };
+
 /* edu_dma_held: write 0 to free the held domain, with or without edu */
 static ssize_t edu_held_write(struct file *file, const char __user *ubuf,
 			      size_t len, loff_t *ppos)
