@@ -7,7 +7,11 @@
 #   bash vmm/qemu/build.sh            # build if needed, print the binary path
 #   bash vmm/qemu/build.sh --src      # print the patched source tree instead
 #   bash vmm/qemu/build.sh --check    # build, then run the device-model qtests
-#                                     # (virtio-iommu incl. the pgt extension)
+#                                     # (virtio-iommu incl. the pgt extension
+#                                     # and 10000 fuzzed requests)
+#   bash vmm/qemu/build.sh --fuzz     # build, then only the request fuzzer, for
+#                                     # VIOMMU_FUZZ_SECONDS (default 600) s;
+#                                     # VIOMMU_FUZZ_SEED=<n> replays a run
 #
 # The result is cached under $CACHE/qemu/<version>-<hash>, where <hash> covers
 # this script, vmm/qemu/patches/*.patch and the common/ headers the patches
@@ -34,6 +38,7 @@ mode=bin
 case ${1:-} in
 --src) mode=src ;;
 --check) mode=check ;;
+--fuzz) mode=fuzz ;;
 esac
 
 input_hash() {
@@ -93,9 +98,16 @@ run_qtests() {
 	printf '#!/bin/sh\nexec %s -nic none "$@"\n' "$2/qemu-system-aarch64" \
 		>"$work/qtest-bin/qemu-system-aarch64"
 	chmod +x "$work/qtest-bin/qemu-system-aarch64"
+	local node=/aarch64/virt/generic-pcihost/pci-bus-generic/pci-bus/virtio-iommu-pci
+	if [ "$mode" = fuzz ]; then
+		QTEST_QEMU_BINARY=$work/qtest-bin/qemu-system-aarch64 \
+		VIOMMU_FUZZ_SECONDS=${VIOMMU_FUZZ_SECONDS:-600} \
+			"$work/build/tests/qtest/qos-test" --tap -k \
+			-p "$node/virtio-iommu/virtio-iommu-tests/fuzz"
+		return
+	fi
 	QTEST_QEMU_BINARY=$work/qtest-bin/qemu-system-aarch64 \
-		"$work/build/tests/qtest/qos-test" --tap -k \
-		-r /aarch64/virt/generic-pcihost/pci-bus-generic/pci-bus/virtio-iommu-pci
+		"$work/build/tests/qtest/qos-test" --tap -k -r "$node"
 }
 
 mkdir -p "$DL"
@@ -153,7 +165,7 @@ if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" = bin ]; then
 	print_result "$VER" "$OUT"
 	exit 0
 fi
-if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" = check ] &&
+if [ -x "$OUT/qemu-system-aarch64" ] && { [ "$mode" = check ] || [ "$mode" = fuzz ]; } &&
    [ -e "$QDIR/work-$VER-$HASH/build/build.ninja" ]; then
 	run_qtests "$VER" "$OUT"
 	exit
@@ -243,5 +255,5 @@ mv "$OUT.tmp" "$OUT"
 # of this version stay.
 ls -1dt "$QDIR/$VER"-*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 ls -1dt "$QDIR/work-$VER"-*/ 2>/dev/null | tail -n +3 | xargs -r rm -rf
-[ "$mode" = check ] && { run_qtests "$VER" "$OUT"; exit; }
+{ [ "$mode" = check ] || [ "$mode" = fuzz ]; } && { run_qtests "$VER" "$OUT"; exit; }
 print_result "$VER" "$OUT"
