@@ -12,6 +12,9 @@
 #   bash vmm/qemu/build.sh --fuzz     # build, then only the request fuzzer, for
 #                                     # VIOMMU_FUZZ_SECONDS (default 600) s;
 #                                     # VIOMMU_FUZZ_SEED=<n> replays a run
+#   bash vmm/qemu/build.sh --asan     # --check with an AddressSanitizer build
+#                                     # ($CACHE/qemu/<version>-<hash>-asan,
+#                                     # build-asan/ in the same work tree)
 #
 # The result is cached under $CACHE/qemu/<version>-<hash>, where <hash> covers
 # this script, vmm/qemu/patches/*.patch and the common/ headers the patches
@@ -35,10 +38,12 @@ DL=$QDIR/dl
 HEADERS=("$TOP/common/virtio_iommu_pgt.h" "$TOP/common/arm_lpae_cfg.h" "$TOP/common/vfio_nest.h")
 
 mode=bin
+asan=
 case ${1:-} in
 --src) mode=src ;;
 --check) mode=check ;;
 --fuzz) mode=fuzz ;;
+--asan) mode=check; asan=-asan ;;
 esac
 
 input_hash() {
@@ -78,7 +83,7 @@ HASH=$(input_hash)
 ORIG=$(cached_orig)
 if [ -n "$ORIG" ]; then
 	VER=$(orig_version "$ORIG")
-	OUT=$QDIR/$VER-$HASH
+	OUT=$QDIR/$VER-$HASH$asan
 	if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" = bin ]; then
 		print_result "$VER" "$OUT"
 		exit 0
@@ -87,27 +92,30 @@ fi
 
 run_qtests() {
 	local work=$QDIR/work-$1-$HASH
-	[ -e "$work/build/build.ninja" ] || die "qemu: no build tree in $work"
+	local build=$work/build$asan
+	[ -e "$build/build.ninja" ] || die "qemu: no build tree in $build"
 	log "qemu: building qos-test"
-	ninja -C "$work/build" -j"$(nproc)" tests/qtest/qos-test >"$work/qtest-build.log" 2>&1 ||
-		die "qemu: qos-test build failed, see $work/qtest-build.log"
+	ninja -C "$build" -j"$(nproc)" tests/qtest/qos-test >"$work/qtest-build$asan.log" 2>&1 ||
+		die "qemu: qos-test build failed, see $work/qtest-build$asan.log"
 	# The binary under test is the cached copy, the one the VMs run. The +ds
 	# tarball has no efi-virtio.rom for the default NIC of -M virt, hence
 	# -nic none; the wrapper keeps the name qtest derives the arch from.
-	mkdir -p "$work/qtest-bin"
+	mkdir -p "$work/qtest-bin$asan"
 	printf '#!/bin/sh\nexec %s -nic none "$@"\n' "$2/qemu-system-aarch64" \
-		>"$work/qtest-bin/qemu-system-aarch64"
-	chmod +x "$work/qtest-bin/qemu-system-aarch64"
+		>"$work/qtest-bin$asan/qemu-system-aarch64"
+	chmod +x "$work/qtest-bin$asan/qemu-system-aarch64"
+	# ASan: report errors, not the allocations QEMU leaves at exit
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 	local node=/aarch64/virt/generic-pcihost/pci-bus-generic/pci-bus/virtio-iommu-pci
 	if [ "$mode" = fuzz ]; then
-		QTEST_QEMU_BINARY=$work/qtest-bin/qemu-system-aarch64 \
+		QTEST_QEMU_BINARY=$work/qtest-bin$asan/qemu-system-aarch64 \
 		VIOMMU_FUZZ_SECONDS=${VIOMMU_FUZZ_SECONDS:-600} \
-			"$work/build/tests/qtest/qos-test" --tap -k \
+			"$build/tests/qtest/qos-test" --tap -k \
 			-p "$node/virtio-iommu/virtio-iommu-tests/fuzz"
 		return
 	fi
-	QTEST_QEMU_BINARY=$work/qtest-bin/qemu-system-aarch64 \
-		"$work/build/tests/qtest/qos-test" --tap -k -r "$node"
+	QTEST_QEMU_BINARY=$work/qtest-bin$asan/qemu-system-aarch64 \
+		"$build/tests/qtest/qos-test" --tap -k -r "$node"
 }
 
 mkdir -p "$DL"
@@ -160,13 +168,13 @@ ensure_meson() {
 ORIG=$(cached_orig)
 [ -n "$ORIG" ] || fetch_orig
 VER=$(orig_version "$ORIG")
-OUT=$QDIR/$VER-$HASH
+OUT=$QDIR/$VER-$HASH$asan
 if [ -x "$OUT/qemu-system-aarch64" ] && [ "$mode" = bin ]; then
 	print_result "$VER" "$OUT"
 	exit 0
 fi
 if [ -x "$OUT/qemu-system-aarch64" ] && { [ "$mode" = check ] || [ "$mode" = fuzz ]; } &&
-   [ -e "$QDIR/work-$VER-$HASH/build/build.ninja" ]; then
+   [ -e "$QDIR/work-$VER-$HASH/build$asan/build.ninja" ]; then
 	run_qtests "$VER" "$OUT"
 	exit
 fi
@@ -186,7 +194,7 @@ fi
 # each other's work, and an interrupted build resumes where it stopped.
 WORK=$QDIR/work-$VER-$HASH
 SRC=$WORK/src
-BUILD=$WORK/build
+BUILD=$WORK/build$asan
 if [ ! -e "$SRC/.patched" ]; then
 	rm -rf "$WORK"
 	mkdir -p "$WORK"
@@ -237,14 +245,15 @@ if [ ! -e "$BUILD/build.ninja" ]; then
 		--disable-guest-agent \
 		--disable-download \
 		--disable-install-blobs \
-		>"$WORK/configure.log" 2>&1) ||
-		die "qemu: configure failed, see $WORK/configure.log"
+		${asan:+--enable-asan} \
+		>"$WORK/configure$asan.log" 2>&1) ||
+		die "qemu: configure failed, see $WORK/configure$asan.log"
 fi
 
 log "qemu: building $VER-$HASH in $BUILD"
 start=$(date +%s)
-ninja -C "$BUILD" -j"$(nproc)" qemu-system-aarch64 >"$WORK/build.log" 2>&1 ||
-	die "qemu: build failed, see $WORK/build.log"
+ninja -C "$BUILD" -j"$(nproc)" qemu-system-aarch64 >"$WORK/build$asan.log" 2>&1 ||
+	die "qemu: build failed, see $WORK/build$asan.log"
 log "qemu: built in $(($(date +%s) - start)) s"
 
 mkdir -p "$OUT.tmp"
