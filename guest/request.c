@@ -161,6 +161,11 @@ static void viommu_complete_req(struct viommu_dev *viommu,
 		kfree(req);
 }
 
+static bool viommu_vq_broken(struct viommu_dev *viommu, struct virtqueue *vq)
+{
+	return virtqueue_is_broken(vq) || viommu_test_queue_broken(viommu);
+}
+
 static bool viommu_wait_done(struct viommu_dev *viommu,
 			     struct viommu_request *req)
 {
@@ -194,12 +199,14 @@ static int viommu_wait_locked(struct viommu_dev *viommu,
 	virtqueue_kick(vq);
 	deadline = ktime_add_ms(ktime_get(), timeout);
 	for (;;) {
-		while ((done = virtqueue_get_buf(vq, &len)))
+		/* (A broken queue returns nothing: the test knob alike) */
+		while (!viommu_test_queue_broken(viommu) &&
+		       (done = virtqueue_get_buf(vq, &len)))
 			if (!viommu_test_drop_completion(viommu))
 				viommu_complete_req(viommu, done, len);
 		if (viommu_wait_done(viommu, req))
 			return 0;
-		if (virtqueue_is_broken(vq)) {
+		if (viommu_vq_broken(viommu, vq)) {
 			viommu_set_broken(viommu, "request virtqueue broken",
 					  -EIO);
 			return -EIO;
@@ -252,6 +259,7 @@ static int viommu_add_locked(struct viommu_dev *viommu,
 	req->err = 0;
 	atomic64_inc(&viommu->stats.requests);
 	list_add_tail(&req->list, &viommu->requests);
+	viommu_test_added(viommu);
 	return 0;
 }
 

@@ -19,6 +19,10 @@
  *                       ID of an endpoint with two).
  *   drop_completions    the next N completions are ignored, as if the
  *                       device had stopped answering.
+ *   break_queue         the request virtqueue acts broken (completions not
+ *                       returned, virtqueue_is_broken) from the Nth next
+ *                       request added on. (Not virtio_break_device(): its
+ *                       lock may not nest in request_lock.)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -116,6 +120,18 @@ bool viommu_test_fail_alloc(struct viommu_dev *viommu, u8 type)
 	return viommu_test_take(&viommu->testing.fail_inval_alloc);
 }
 
+void viommu_test_added(struct viommu_dev *viommu)
+{
+	if (viommu_test_take(&viommu->testing.break_queue) &&
+	    !atomic_read(&viommu->testing.break_queue))
+		WRITE_ONCE(viommu->testing.queue_broken, true);
+}
+
+bool viommu_test_queue_broken(struct viommu_dev *viommu)
+{
+	return READ_ONCE(viommu->testing.queue_broken);
+}
+
 bool viommu_test_drop_completion(struct viommu_dev *viommu)
 {
 	return viommu_test_take(&viommu->testing.drop_completions);
@@ -201,4 +217,6 @@ void viommu_testing_debugfs(struct viommu_dev *viommu)
 				   &t->fail_attach_after, &viommu_knob_fops);
 	debugfs_create_file_unsafe("drop_completions", 0600, dir,
 				   &t->drop_completions, &viommu_knob_fops);
+	debugfs_create_file_unsafe("break_queue", 0600, dir, &t->break_queue,
+				   &viommu_knob_fops);
 }

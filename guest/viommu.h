@@ -89,6 +89,9 @@ struct viommu_testing {
 	atomic_t			fail_attach_after;	/* ... after N */
 	/* The next N completions are ignored: a device that stops answering */
 	atomic_t			drop_completions;
+	/* The virtqueue acts broken after the next N requests are added */
+	atomic_t			break_queue;
+	bool				queue_broken;
 };
 #endif
 
@@ -308,6 +311,8 @@ bool viommu_test_fail_alloc(struct viommu_dev *viommu, u8 type);
 void viommu_test_complete(struct viommu_dev *viommu, u8 type, void *tail,
 			  unsigned int *len);
 bool viommu_test_drop_completion(struct viommu_dev *viommu);
+void viommu_test_added(struct viommu_dev *viommu);
+bool viommu_test_queue_broken(struct viommu_dev *viommu);
 #else
 static inline void viommu_testing_init(struct viommu_dev *viommu) { }
 static inline void viommu_testing_debugfs(struct viommu_dev *viommu) { }
@@ -329,6 +334,15 @@ static inline void viommu_test_complete(struct viommu_dev *viommu, u8 type,
 }
 
 static inline bool viommu_test_drop_completion(struct viommu_dev *viommu)
+{
+	return false;
+}
+
+static inline void viommu_test_added(struct viommu_dev *viommu)
+{
+}
+
+static inline bool viommu_test_queue_broken(struct viommu_dev *viommu)
 {
 	return false;
 }

@@ -148,3 +148,7 @@ profile_viommu_pgt_invalerr() {
 	profile_viommu_pgt
 	inject_args x-inject-type=7 x-inject-after=200 x-inject-status=3
 }
+
+# viommu whose request virtqueue the test breaks under an ATTACH
+# (guest_stall_test -v queue, break_queue knob): a VM of its own.
+profile_viommu_queue() { profile_viommu; }

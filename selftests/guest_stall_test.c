@@ -7,12 +7,17 @@
  * INVALIDATE with an error: the driver retries at wider scopes, then marks
  * the IOMMU broken the same way (never only a log line).
  *
+ * A request virtqueue that breaks under a request: an error for that
+ * request's sender (the attach fails), never the zeroed status read as OK.
+ *
  * Fixture variants, chosen in selftests/run.list with -v: "knob" (the
- * module's drop_completions test knob, test builds), "device_drop" (the
+ * module's drop_completions test knob, test builds), "queue" (its
+ * break_queue knob), "device_drop" (the
  * patched QEMU's x-inject-drop: viommu-pgt-drop) and "device_error"
  * (x-inject-status on INVALIDATE: viommu-pgt-invalerr). The device variants
  * skip when the device keeps answering (a QEMU without the x-inject
- * properties). Leaves the IOMMU broken: run it last in its VM.
+ * properties); run.list excludes (-T) the test that does not apply to the
+ * variant. Leaves the IOMMU broken: run it last in its VM.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,11 +44,18 @@ FIXTURE(stall) {
 FIXTURE_VARIANT(stall) {
 	bool by_device;		/* QEMU x-inject-*, not the knob */
 	bool timeout;		/* no answer (else an error status) */
+	bool queue;		/* the virtqueue breaks instead */
 };
 
 FIXTURE_VARIANT_ADD(stall, knob) {
 	.by_device = false,
 	.timeout = true,
+};
+
+FIXTURE_VARIANT_ADD(stall, queue) {
+	.by_device = false,
+	.timeout = false,
+	.queue = true,
 };
 
 FIXTURE_VARIANT_ADD(stall, device_drop) {
@@ -67,6 +79,32 @@ FIXTURE_TEARDOWN(stall)
 }
 
 /*
+ * The request virtqueue breaks right after an ATTACH was added: the attach
+ * (a switch to the identity domain) must fail, and the IOMMU is broken.
+ */
+TEST_F(stall, broken_queue_is_an_error)
+{
+	char type[32];
+	int ret;
+
+	if (!variant->queue)
+		SKIP(return, "for the queue variant");
+	if (!viommu_has_knobs())
+		SKIP(return, "no break_queue knob: built without VIOMMU_PGT_TEST=1");
+	ASSERT_EQ(0, edu_cmd("roundtrip", "1 4096"));
+	ASSERT_EQ(0, edu_bind(self->bdf, false));
+	ASSERT_EQ(0, viommu_knob("break_queue", 1));
+	ret = pci_set_group_type(self->bdf, "identity");
+	viommu_knob("break_queue", 0);
+	EXPECT_NE(0, ret) TH_LOG("an attach on a broken queue reported success");
+	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
+	EXPECT_STREQ("DMA", type);
+	ASSERT_EQ(0, edu_bind(self->bdf, true));
+	EXPECT_EQ(1, viommu_stat("broken"));
+	EXPECT_EQ(1, klog_count("request virtqueue broken"));
+}
+
+/*
  * Round trips until the device stops answering (at once with the knob; at
  * the x-inject-after'th request of the injected type with QEMU): the failing
  * one returns an error within a few timeouts, not never.
@@ -78,6 +116,8 @@ TEST_F(stall, no_answer_is_an_error_within_the_timeout)
 
 	/* (A module without the parameter waits forever: the old bug) */
 	EXPECT_EQ(0, write_str(VIOMMU_PARAMS "/request_timeout_ms", "300"));
+	if (variant->queue)
+		SKIP(return, "not for the queue variant");
 	if (viommu_stat("broken"))
 		SKIP(return, "the IOMMU is broken already");
 	if (!variant->by_device) {
