@@ -244,8 +244,15 @@ static struct iommu_device *viommu_probe_device(struct device *dev)
 	INIT_LIST_HEAD(&vdev->resv_regions);
 	dev_iommu_priv_set(dev, vdev);
 
+	/*
+	 * NOENT: the device translates no such endpoint (a PCI bridge the
+	 * firmware's ID map covers): not ours, which must not fail the
+	 * registration of the whole IOMMU as another error would.
+	 */
 	if (viommu->probe_size)
 		ret = viommu_probe_endpoint(viommu, vdev);
+	if (ret == -ENOENT)
+		ret = -ENODEV;
 	if (!ret)
 		ret = viommu_add_endpoint_ids(viommu, vdev, fwspec);
 	if (!ret)
