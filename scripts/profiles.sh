@@ -127,8 +127,9 @@ profile_viommu_pgt_remove() { profile_viommu_pgt; }
 profile_viommu_remove() { profile_viommu; }
 
 # The patched virtio-iommu's test-only fault injection (x-inject-*): added
-# only when this QEMU has it, so that without it the tests skip (the device
-# keeps answering) instead of QEMU refusing to start. After 200 INVALIDATE
+# only when this QEMU has it, and then said on the kernel command line
+# (nest.inject=1), so that without it the tests skip at once instead of QEMU
+# refusing to start. After 200 INVALIDATE
 # requests (boot needs fewer), the device never completes one
 # (viommu-pgt-drop) or answers DEVERR without doing it (viommu-pgt-invalerr):
 # guest_stall_test's device variants.
@@ -139,6 +140,7 @@ inject_args() {
 	fi
 	local a
 	for a; do QEMU_ARGS+=(-global "virtio-iommu-device.$a"); done
+	KERNEL_ARGS="${KERNEL_ARGS:+$KERNEL_ARGS }nest.inject=1"
 }
 profile_viommu_pgt_drop() {
 	profile_viommu_pgt
@@ -152,3 +154,9 @@ profile_viommu_pgt_invalerr() {
 # viommu whose request virtqueue the test breaks under an ATTACH
 # (guest_stall_test -v queue, break_queue knob): a VM of its own.
 profile_viommu_queue() { profile_viommu; }
+# A slow device: every INVALIDATE completed 100 ms late, well within the
+# driver's request_timeout_ms (1000): nothing breaks (guest_table_test).
+profile_viommu_pgt_slow() {
+	profile_viommu_pgt
+	inject_args x-inject-type=7 x-inject-delay-ms=100
+}
