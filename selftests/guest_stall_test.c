@@ -12,12 +12,12 @@
  *
  * Fixture variants, chosen in selftests/run.list with -v: "knob" (the
  * module's drop_completions test knob, test builds), "queue" (its
- * break_queue knob), "device_drop" (the
- * patched QEMU's x-inject-drop: viommu-pgt-drop) and "device_error"
- * (x-inject-status on INVALIDATE: viommu-pgt-invalerr). The device variants
- * skip unless the profile injected (nest.inject=1 on the kernel command
- * line: its QEMU has the x-inject properties); run.list excludes (-T) the test that does not apply to the
- * variant. Leaves the IOMMU broken: run it last in its VM.
+ * break_queue knob), "device_drop" (the patched QEMU's x-inject-drop:
+ * viommu-pgt-drop) and "device_error" (x-inject-status on INVALIDATE:
+ * viommu-pgt-invalerr). The device variants skip unless the profile
+ * injected (nest.inject=1 on the kernel command line: its QEMU has the
+ * x-inject properties); run.list excludes (-T) the test that does not apply
+ * to the variant. Leaves the IOMMU broken: run it last in its VM.
  */
 #include <stdio.h>
 #include <string.h>
