@@ -5,7 +5,10 @@
  * FAILSLAB and FAIL_PAGE_ALLOC, configured through debugfs so that
  * GFP_KERNEL allocations may fail and nothing is logged).
  *
- *   host_failnth_test [--max-n N] [--seconds T] [--only NAME]
+ *   host_failnth_test [--max-n N] [--seconds T] [--only NAME] [--trace-nth N]
+ *
+ * (--trace-nth N: the N-th injection logs its stack in dmesg, to name the
+ * allocation; the kernel's "Call trace" then turns the VM run red.)
  *
  * For each call (first ATTACH_TABLE in both stage-2 forms, re-attach, the
  * first INVALIDATE of a file, INVALIDATE, GET_INFO on a fresh and on a used
@@ -46,6 +49,7 @@ static struct {
 	unsigned int max_n;
 	double seconds;
 	const char *only;
+	unsigned int trace_nth;	/* the injection that logs its stack */
 	uint64_t deadline;
 } ft;
 
@@ -89,6 +93,13 @@ static unsigned int injection_left(void)
 	if (pread(ft.fnth, b, sizeof(b) - 1, 0) <= 0)
 		return UINT32_MAX;
 	return strtoul(b, NULL, 0);
+}
+
+/* debugfs verbose of both fault attributes: 2 logs a stack trace */
+static void fault_verbose(const char *level)
+{
+	write_str("/sys/kernel/debug/failslab/verbose", level);
+	write_str("/sys/kernel/debug/fail_page_alloc/verbose", level);
 }
 
 static int xerr(int ret)
@@ -437,6 +448,8 @@ static void run_call(const struct fcall *c, struct result *res)
 				strerror(-ret));
 			return;
 		}
+		if (n == ft.trace_nth)
+			fault_verbose("2");
 		if (inject(n)) {
 			problem(res, n, c->name, "fail-nth: %s",
 				strerror(errno));
@@ -445,6 +458,8 @@ static void run_call(const struct fcall *c, struct result *res)
 		ret = c->call();
 		left = injection_left();
 		inject(0);
+		if (n == ft.trace_nth)
+			fault_verbose("0");
 
 		if (left) {
 			/* the call made fewer than n allocations */
@@ -561,6 +576,7 @@ int main(int argc, char **argv)
 		{ "max-n", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 't' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "trace-nth", required_argument, NULL, 'x' },
 		{ 0 }
 	};
 	struct result res[NCALLS];
@@ -571,7 +587,7 @@ int main(int argc, char **argv)
 
 	ft.max_n = 2000;
 	ft.seconds = 480;
-	while ((c = getopt_long(argc, argv, "n:t:o:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:o:x:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			ft.max_n = strtoul(optarg, NULL, 0);
@@ -582,9 +598,12 @@ int main(int argc, char **argv)
 		case 'o':
 			ft.only = optarg;
 			break;
+		case 'x':
+			ft.trace_nth = strtoul(optarg, NULL, 0);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [--max-n N] [--seconds T] [--only NAME]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--max-n N] [--seconds T] %s\n",
+				argv[0], "[--only NAME] [--trace-nth N]");
 			return KSFT_FAIL;
 		}
 	}
