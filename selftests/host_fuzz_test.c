@@ -1803,28 +1803,28 @@ static void phase1(void)
 				       (now_ns() - start) / 1e9);
 		w = rng_below(&fz.r, 1000);
 		t = now_ns();
-		if (w < 60) {
+		if (w < 80) {
 			k = K_VERSION;
 			op_version();
-		} else if (w < 130) {
+		} else if (w < 170) {
 			k = K_INFO;
 			op_info();
-		} else if (w < 330) {
+		} else if (w < 320) {
 			k = K_ATTACH;
 			op_attach();
-		} else if (w < 390) {
+		} else if (w < 370) {
 			k = K_DETACH;
 			op_detach();
-		} else if (w < 700) {
+		} else if (w < 660) {
 			k = K_INVALIDATE;
 			op_invalidate();
-		} else if (w < 820) {
+		} else if (w < 810) {
 			k = K_BADNUM;
 			op_badnum();
-		} else if (w < 880) {
+		} else if (w < 870) {
 			k = K_READ;
 			op_read();
-		} else if (w < 920) {
+		} else if (w < 910) {
 			k = K_POLL;
 			op_poll();
 		} else if (w < 980) {
@@ -1836,7 +1836,7 @@ static void phase1(void)
 		} else if (w < 986) {
 			k = K_REOPEN;
 			op_reopen();
-		} else if (w < 988) {
+		} else if (w < 987) {
 			k = K_FORK;
 			op_fork();
 		} else {
