@@ -15,6 +15,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
@@ -39,6 +40,9 @@
 #define VN_CMD_CHUNK		(SZ_16K / sizeof(struct vn_cmd))
 static_assert(VN_CMD_CHUNK >= VN_INV_CHUNK);
 #define VN_VEVENTQ_DEPTH	64
+/* IOMMU_DESTROY of a busy object: tries, and the wait between them. */
+#define VN_DESTROY_TRIES	20
+#define VN_DESTROY_WAIT_MS	10
 
 struct vn_raw_event {
 	struct iommufd_vevent_header hdr;
@@ -141,15 +145,26 @@ static int vn_ioctl(struct vn_ctx *ctx, struct file *file, unsigned int cmd,
 	return vn_ioctl_extra(ctx, file, cmd, arg, len, NULL, NULL, 0, false);
 }
 
+/*
+ * vn_destroy - IOMMU_DESTROY of object *@id. EBUSY is retried for a while:
+ * a VMM thread that reached the vEVENTQ through its fd slot before we took
+ * it (poll, read) holds the file until it returns to user space, and the
+ * objects under the queue cannot go before it does.
+ */
 static int vn_destroy(struct vn_dev *dev, u32 *id)
 {
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = *id };
-	int ret;
+	int ret, tries = 0;
 
 	if (!*id)
 		return 0;
-	ret = vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_DESTROY, &cmd,
-		       sizeof(cmd));
+	do {
+		ret = vn_ioctl(dev->ctx, dev->iommufd_file, IOMMU_DESTROY,
+			       &cmd, sizeof(cmd));
+		if (ret != -EBUSY || ++tries > VN_DESTROY_TRIES)
+			break;
+		msleep(VN_DESTROY_WAIT_MS);
+	} while (true);
 	if (ret)
 		pr_warn_ratelimited("dev_id %u: cannot destroy object %u: %d\n",
 				    dev->dev_id, *id, ret);

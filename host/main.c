@@ -310,6 +310,7 @@ static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 	};
 	unsigned int slot = dev->nested_hwpt_id ? !dev->cd_slot : 0;
 	__le64 cd[VN_CD_BYTES / sizeof(__le64)];
+	unsigned int n, tries;
 	__le64 ste[2];
 	int ret;
 
@@ -326,8 +327,18 @@ static int vn_switch_table(struct vn_dev *dev, struct vn_table *table)
 	if (ret)
 		return ret;
 	dev->cd_slot = slot;
-	ret = vn_inv_scopes(dev, table, inv, dev->table.format ? 2 : 1);
+	n = dev->table.format ? 2 : 1;
 	dev->table = *table;
+	/*
+	 * The new table is in force: report success only once the old ASID
+	 * (and any reuse of the new one) is gone from the TLBs. A transient
+	 * failure (iommufd allocates per call) is retried.
+	 */
+	for (tries = 0; tries < VN_SWITCH_INV_TRIES; tries++) {
+		ret = vn_inv_scopes(dev, table, inv, n);
+		if (ret != -ENOMEM)
+			break;
+	}
 	return ret;
 }
 

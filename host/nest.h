@@ -33,6 +33,8 @@ struct poll_table_struct;
 #define VN_MAX_CMDS_PER_ENTRY	24
 /* Commands converted and issued per IOMMU_HWPT_INVALIDATE call. */
 #define VN_INV_CHUNK		1024
+/* Invalidations after an STE switch: tries on a transient ENOMEM. */
+#define VN_SWITCH_INV_TRIES	3
 /* Invalidation entries copied from userspace at a time. */
 #define VN_INV_FETCH		64
 
