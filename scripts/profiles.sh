@@ -6,8 +6,13 @@
 # Every profile is TCG on -cpu max; device order is fixed so PCI addresses are
 # stable, but tests find devices by vendor/device ID, never by address.
 
-stock_qemu() { command -v qemu-system-aarch64 || die "stock qemu-system-aarch64 missing: run scripts/deps.sh"; }
+# QEMU_OVERRIDE (vm.sh --qemu) replaces either binary, and nothing is built.
+stock_qemu() {
+	[ -z "${QEMU_OVERRIDE:-}" ] || { echo "$QEMU_OVERRIDE"; return; }
+	command -v qemu-system-aarch64 || die "stock qemu-system-aarch64 missing: run scripts/deps.sh"
+}
 patched_qemu() {
+	[ -z "${QEMU_OVERRIDE:-}" ] || { echo "$QEMU_OVERRIDE"; return; }
 	[ -x "$TOP/vmm/qemu/build.sh" ] || [ -f "$TOP/vmm/qemu/build.sh" ] ||
 		die "vmm/qemu/build.sh missing: the patched QEMU is needed for this profile"
 	bash "$TOP/vmm/qemu/build.sh" | tail -1

@@ -70,8 +70,7 @@ fi
 [ -s "$list" ] || die "no tests for profile $profile"
 
 FIRMWARE="" KERNEL_ARGS=""
-"$fn"
-[ -n "$qemu" ] && QEMU=$qemu
+QEMU_OVERRIDE=$qemu "$fn"
 base=$RESULTS/initramfs-$flavour.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
 vm_initrd "$base" "$list" "$RUN_DIR/initramfs.cpio"
