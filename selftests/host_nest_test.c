@@ -411,7 +411,7 @@ static bool logged(const char *what)
 {
 	char cmd[256];
 
-	snprintf(cmd, sizeof(cmd), "dmesg | grep -qF 'vfio_nest: ' && "
+	snprintf(cmd, sizeof(cmd),
 		 "dmesg | grep 'vfio_nest: ' | grep -qF '%s'", what);
 	return system(cmd) == 0;
 }

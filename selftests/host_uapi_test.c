@@ -165,7 +165,7 @@ TEST(numbers_unknown_to_iommufd)
 
 	if (fd < 0)
 		SKIP(return, "/dev/iommu: %s", strerror(errno));
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		arg[0] = 16;
 		EXPECT_ERRNO(ENOTTY, ioctl(fd, cmds[i], arg));
 	}
