@@ -14,6 +14,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 
+#include "../common/version.h"
 #include "viommu.h"
 
 bool viommu_force_classic;
@@ -294,4 +295,6 @@ static void __exit viommu_exit(void)
 module_exit(viommu_exit);
 
 MODULE_DESCRIPTION("virtio-iommu driver with Arm LPAE page-table sharing");
+MODULE_VERSION(IOMMU_NEST_VERSION);
+MODULE_AUTHOR(IOMMU_NEST_AUTHOR);
 MODULE_LICENSE("GPL");

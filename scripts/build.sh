@@ -7,6 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$1; shift
+# The guest module's test knobs (guest/testing.c): test builds only.
+export VIOMMU_PGT_TEST=1
 arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 make -s -C "$TOP" KDIR="$kdir" "${arch[@]}" "$@" modules
 if [ -n "$(ls "$TOP"/selftests/kmod/*.c 2>/dev/null)" ]; then

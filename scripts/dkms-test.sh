@@ -18,6 +18,7 @@ rsync -a --exclude .git --exclude results --exclude selftests/out \
 opts=(-m iommu-nest -v "$ver" --sourcetree "$tmp/src" --dkmstree "$tmp/dkms")
 kopts=(-k "$kver" --kernelsourcedir "$kdir")
 export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+unset VIOMMU_PGT_TEST
 dkms add "${opts[@]}" >"$tmp/dkms.log" 2>&1 || { cat "$tmp/dkms.log"; die "dkms add failed"; }
 dkms build "${opts[@]}" "${kopts[@]}" >>"$tmp/dkms.log" 2>&1 ||
 	{ cat "$tmp/dkms.log"; cat "$tmp"/dkms/iommu-nest/"$ver"/build/make.log 2>/dev/null; die "dkms build failed"; }
@@ -32,5 +33,8 @@ for m in virtio_iommu_pgt vfio_nest; do
 	grep -q "/$m.ko" "$tmp/root/lib/modules/$kver/modules.dep" ||
 		die "depmod did not index $m"
 	log "dkms: installed ${f#"$tmp"/root/}"
+	# A production build carries no test knob (VIOMMU_PGT_TEST=1 only).
+	! grep -qa 'skip_invalidations' "$f" || die "$f has the test knobs"
+	modinfo -F version "$f" | grep -qx "$ver" || die "$f: modinfo version is not $ver"
 done
 dkms status "${opts[@]}" "${kopts[@]}" | grep -q installed || die "dkms status does not say installed"

@@ -7,6 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$1
+# Lint the test build too: it holds guest/testing.c.
+export VIOMMU_PGT_TEST=1
 src=$(kernel_src)
 arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 out=$RESULTS/lint
