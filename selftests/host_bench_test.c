@@ -188,7 +188,11 @@ static int first_attach_us(struct vmm *v, uint32_t s2_hwpt_id, double *best,
 	return 0;
 }
 
-TEST_F(bench, invalidate_and_attach)
+/*
+ * A hang guard, not a measure: the default 30 s is too short for these
+ * rounds under TCG while other VMs share the machine (make check's lanes).
+ */
+TEST_F_TIMEOUT(bench, invalidate_and_attach, 300)
 {
 	static const unsigned int sizes[] = { 1, 16, 256 };
 	struct vmm *v = &self->v;
