@@ -74,11 +74,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/l1/chain" "$stage/l1/selftests"
 for run in "${runs[@]}"; do
-	# The chain's shell tests (selftests/chain_*.sh) go to /selftests without .sh.
 	mkdir -p "$stage/$run/selftests"
-	for f in "$TOP"/selftests/chain_*.sh; do
-		cp "$f" "$stage/$run/selftests/$(basename "$f" .sh)"
-	done
 	grep -v '^#' "$TOP/scripts/chain/$run.list" | awk 'NF' | while read -r prog args; do
 		if [ -x "$TOP/selftests/out/$prog" ] || [ -f "$TOP/selftests/scripts/$prog" ] ||
 		   [ -f "$stage/$run/selftests/$prog" ]; then
