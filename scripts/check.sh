@@ -19,20 +19,27 @@ times=$RESULTS/times.txt
 : >"$summary"
 : >"$times"
 
+# result NAME STATUS SECONDS LOG: count one harness result (a test), print
+# it and add it to the time table; on failure show the tail of LOG.
+result() {
+	local name=$1 rc=$2 secs=$3 logf=$4
+	printf '%-22s %5s s\n' "$name" "$secs" >>"$times"
+	if ((rc == 0)); then
+		passed=$((passed + 1))
+		echo "  pass  $name ($secs s)" | tee -a "$summary"
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "  FAIL  $name ($secs s; log $logf)" | tee -a "$summary"
+	tail -n 30 "$logf"
+	return 1
+}
+
 # step NAME CMD...: run a harness step; it counts as one test.
 step() {
-	local name=$1 t=$SECONDS; shift
-	if "$@" >"$RESULTS/step-$name.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "  pass  $name ($((SECONDS - t)) s)" | tee -a "$summary"
-	else
-		failed=$((failed + 1))
-		echo "  FAIL  $name ($((SECONDS - t)) s; log $RESULTS/step-$name.log)" | tee -a "$summary"
-		tail -n 30 "$RESULTS/step-$name.log"
-		printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
-		return 1
-	fi
-	printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
+	local name=$1 t=$SECONDS rc=0; shift
+	"$@" >"$RESULTS/step-$name.log" 2>&1 || rc=$?
+	result "$name" "$rc" $((SECONDS - t)) "$RESULTS/step-$name.log"
 }
 
 # tap_step NAME CMD...: run a command that prints TAP; each of its results
@@ -159,25 +166,16 @@ for j in "${profiles[@]}"; do
 done
 if ! (($#)); then
 	vm_counts chain
-	printf '%-22s %5s s\n' "distro" "$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" >>"$times"
 	# The distro matrix is one harness step.
-	if [ "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null)" = 0 ]; then
-		passed=$((passed + 1)); echo "  pass  distro" | tee -a "$summary"
-	else
-		failed=$((failed + 1)); echo "  FAIL  distro (log $RESULTS/vm-distro.txt)" | tee -a "$summary"
-		tail -n 30 "$RESULTS/vm-distro.txt"
-	fi
+	result distro "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null || echo 1)" \
+		"$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" \
+		"$RESULTS/vm-distro.txt"
 	cat "$RESULTS/distro/matrix.txt" 2>/dev/null
 fi
 
-if wait "$cold_pid"; then
-	passed=$((passed + 1))
-	echo "  pass  deps-cold ($((SECONDS - cold_t)) s, in the background)" | tee -a "$summary"
-else
-	failed=$((failed + 1))
-	echo "  FAIL  deps-cold (log $RESULTS/step-deps-cold.log)" | tee -a "$summary"
-	tail -n 20 "$RESULTS/step-deps-cold.log"
-fi
+rc=0
+wait "$cold_pid" || rc=$?
+result deps-cold "$rc" $((SECONDS - cold_t)) "$RESULTS/step-deps-cold.log"
 # README's test count is this run's total (this check included).
 (($#)) || step doc-count python3 "$TOP/scripts/doc-check.py" --count $((passed + failed + skipped + 1))
 finish

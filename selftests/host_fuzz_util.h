@@ -270,16 +270,7 @@ static inline int guest_reset(struct vmm *v)
 {
 	memset(v->g.ram, 0, v->g.size);
 	v->g.next = 0;
-	if (!guest_new_root(&v->g))
-		return -ENOMEM;
-	v->p_src = guest_alloc_page(&v->g);
-	v->p_dst = guest_alloc_page(&v->g);
-	v->p_a = guest_alloc_page(&v->g);
-	v->p_b = guest_alloc_page(&v->g);
-	if (guest_map(&v->g, VA_SRC, v->p_src) ||
-	    guest_map(&v->g, VA_DST, v->p_dst))
-		return -ENOMEM;
-	return 0;
+	return guest_layout(v);
 }
 
 /*

@@ -301,6 +301,24 @@ static inline int read_faults(int fd, struct vfio_nest_fault *f, int max, int ms
 	return n < 0 ? -errno : (int)(n / sizeof(*f));
 }
 
+/*
+ * guest_layout - a fresh root table in the guest RAM, the four data pages
+ * (src, dst, a, b) and VA_SRC/VA_DST mapped to the first two.
+ */
+static inline int guest_layout(struct vmm *v)
+{
+	if (!guest_new_root(&v->g))
+		return -ENOMEM;
+	v->p_src = guest_alloc_page(&v->g);
+	v->p_dst = guest_alloc_page(&v->g);
+	v->p_a = guest_alloc_page(&v->g);
+	v->p_b = guest_alloc_page(&v->g);
+	if (guest_map(&v->g, VA_SRC, v->p_src) ||
+	    guest_map(&v->g, VA_DST, v->p_dst))
+		return -ENOMEM;
+	return 0;
+}
+
 /* vmm_setup_granule - the VMM with a guest table of granule 1 << @gshift. */
 static inline int vmm_setup_granule(struct vmm *v, unsigned int gshift)
 {
@@ -337,16 +355,7 @@ static inline int vmm_setup_granule(struct vmm *v, unsigned int gshift)
 				GUEST_IPA);
 	if (ret)
 		return ret;
-	if (!guest_new_root(&v->g))
-		return -ENOMEM;
-	v->p_src = guest_alloc_page(&v->g);
-	v->p_dst = guest_alloc_page(&v->g);
-	v->p_a = guest_alloc_page(&v->g);
-	v->p_b = guest_alloc_page(&v->g);
-	if (guest_map(&v->g, VA_SRC, v->p_src) ||
-	    guest_map(&v->g, VA_DST, v->p_dst))
-		return -ENOMEM;
-	return 0;
+	return guest_layout(v);
 }
 
 static inline int vmm_setup(struct vmm *v)
