@@ -8,13 +8,14 @@
 #                        KDIR (with usr-headers/) and KSRC, or the harness's
 #                        test kernel when KDIR is not given
 #   make fuzz            the uAPI and request fuzzers, long runs
+#   make mutants         source mutations the tests must catch, as a table
 #
 # Cross build: make KDIR=<arm64 build dir> ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 # Pass W=1 C=2 for extra warnings and sparse, as make check does.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all modules clean check demo bench selftests modules_install fuzz
+.PHONY: all modules clean check demo bench selftests modules_install fuzz mutants
 
 all: modules
 
@@ -40,6 +41,10 @@ demo:
 
 bench:
 	bash scripts/bench.sh
+
+# make mutants [MUTANTS="name..."]: scripts/mutants.list, one VM each
+mutants:
+	bash scripts/mutants.sh $(MUTANTS)
 
 # make fuzz [FUZZ_SECONDS=600] [FUZZ_SEED=S] [FUZZ_THREADS=9]
 #           [FUZZ_PROFILE=smmuv3-nest|smmuv3-nest-kasan]: host_fuzz_test alone

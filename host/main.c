@@ -18,6 +18,7 @@
 #include <linux/kthread.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -29,10 +30,12 @@
 
 static LIST_HEAD(vn_devices);		/* every struct vn_dev, by all_node */
 static DEFINE_MUTEX(vn_devices_lock);
+static struct workqueue_struct *vn_wq;	/* remote teardowns */
 
 struct vn_dev_entry {
 	struct list_head node;
 	struct file *device_file;
+	struct vn_ctx *ctx;
 };
 
 static const struct vn_fmt_ops *const vn_formats[] = {
@@ -132,7 +135,7 @@ static struct vn_dev *vn_lookup_dev(struct vn_ctx *ctx, int device_fd)
 }
 
 /* Claim @device_file module-wide: a device nests through one file only. */
-static int vn_claim_device(struct file *device_file)
+static int vn_claim_device(struct vn_ctx *ctx, struct file *device_file)
 {
 	struct vn_dev_entry *e;
 
@@ -144,6 +147,7 @@ static int vn_claim_device(struct file *device_file)
 	if (!e)
 		return -ENOMEM;
 	e->device_file = device_file;
+	e->ctx = ctx;
 	list_add(&e->node, &vn_devices);
 	return 0;
 }
@@ -407,7 +411,7 @@ static struct vn_dev *vn_dev_probe(struct vn_ctx *ctx,
 		*field = at->out_bad_field;
 		goto err_free;
 	}
-	ret = vn_claim_device(device_file);
+	ret = vn_claim_device(ctx, device_file);
 	if (ret) {
 		*field = VFIO_NEST_FIELD_DEVICE_FD;
 		goto err_free;
@@ -600,32 +604,40 @@ vn_fetch_entry(struct vn_ctx *ctx, const struct vfio_nest_invalidate *inv,
 }
 
 /*
- * vn_inv_mergeable - can @e extend the already validated VA range @prev?
- * Same ASID, flags and leaf size, contiguous, and every field of @e that
- * is not a copy of @prev's well formed: one range then invalidates exactly
- * what the two entries did (guests flush unmapped runs page by page).
+ * vn_inv_mergeable - can @e extend the already validated VA range @prev, of
+ * which @asked pages were asked for? Same ASID, flags and leaf size, at or
+ * after @prev's end, and every field of @e that is not a copy of @prev's
+ * well formed. Guests flush unmapped runs page by page, or pages scattered
+ * over a range: one range command then covers them, and the pages between
+ * (over-invalidation is always allowed) are bounded: the range never
+ * exceeds twice the pages asked for. Returns the range's new page count,
+ * 0 if @e does not merge.
  */
-static bool vn_inv_mergeable(const struct vfio_nest_inv_entry *prev,
-			     const struct vfio_nest_inv_entry *e)
+static u64 vn_inv_mergeable(const struct vfio_nest_inv_entry *prev, u64 asked,
+			    const struct vfio_nest_inv_entry *e)
 {
 	unsigned int shift = prev->granule_shift;
-	u64 prev_size, size;
+	u64 end, span, size;
 
+	/* @prev passed the format's checks: 12 <= shift < 64 */
 	if (prev->scope != VFIO_NEST_INV_SCOPE_VA ||
 	    e->scope != VFIO_NEST_INV_SCOPE_VA || e->asid != prev->asid ||
 	    e->flags != prev->flags || e->granule_shift != shift ||
-	    e->__reserved || !e->nr_pages || shift >= 64)
-		return false;
-	prev_size = prev->nr_pages << shift;
-	if (!(prev->iova + prev_size) || e->iova != prev->iova + prev_size)
-		return false;
-	if (e->nr_pages > (U64_MAX >> shift) - prev->nr_pages)
-		return false;
-	size = (prev->nr_pages + e->nr_pages) << shift;
+	    e->__reserved || !e->nr_pages || shift < 12 || shift >= 64 ||
+	    e->iova & ((1ULL << shift) - 1) || e->nr_pages > (U64_MAX >> shift))
+		return 0;
+	end = prev->iova + (prev->nr_pages << shift);
+	if (!end || e->iova < end)
+		return 0;
+	/* Each term is below 2^52: no overflow */
+	span = prev->nr_pages + ((e->iova - end) >> shift) + e->nr_pages;
+	if (span > 2 * (asked + e->nr_pages) || span > (U64_MAX >> shift))
+		return 0;
+	size = span << shift;
 	if (size - 1 > U64_MAX - prev->iova)
-		return false;
+		return 0;
 	/* Both halves of the VA space may use different granules. */
-	return !((prev->iova ^ (prev->iova + size - 1)) >> 63);
+	return (prev->iova ^ (prev->iova + size - 1)) >> 63 ? 0 : span;
 }
 
 /* Every entry of a merged group ends where the group's commands end. */
@@ -676,6 +688,7 @@ static int vn_inv_buffers(struct vn_ctx *ctx)
  * @group_start: the group's first command
  * @grouped: @merged can still grow
  * @merged: the group's range, as one entry
+ * @asked: pages the group's entries asked for (@merged may cover more)
  * @cache: the format's one-page command template
  */
 struct vn_inv_batch {
@@ -684,6 +697,7 @@ struct vn_inv_batch {
 	u32 first, nr, group_first, group_start;
 	bool grouped;
 	struct vfio_nest_inv_entry merged;
+	u64 asked;
 	struct vn_inv_cache cache;
 };
 
@@ -717,21 +731,24 @@ static bool vn_batch_merge(struct vn_inv_batch *b, u32 i,
 {
 	struct vn_dev *dev = b->dev;
 	struct vn_cmd *cmds = b->ctx->cmds + b->group_start;
+	u64 span, old = b->merged.nr_pages;
 	int n;
 
-	if (!b->grouped || !vn_inv_mergeable(&b->merged, e))
+	span = b->grouped ? vn_inv_mergeable(&b->merged, b->asked, e) : 0;
+	if (!span)
 		return false;
 	/* Re-encode the grown range over the group's commands. */
-	b->merged.nr_pages += e->nr_pages;
+	b->merged.nr_pages = span;
 	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
 				 &b->cache, cmds, field);
 	if (!WARN_ON_ONCE(n <= 0)) {
+		b->asked += e->nr_pages;
 		b->nr = b->group_start + n;
 		b->ctx->cmd_entry_end[i - b->first] = b->nr;
 		return true;
 	}
 	/* Not reached: put the group back, take @e alone. */
-	b->merged.nr_pages -= e->nr_pages;
+	b->merged.nr_pages = old;
 	dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
 			     &b->cache, cmds, field);
 	return false;
@@ -752,6 +769,7 @@ static int vn_batch_add(struct vn_inv_batch *b, u32 i,
 	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, e,
 				 &b->cache, b->ctx->cmds + b->nr, field);
 	b->merged = *e;
+	b->asked = e->nr_pages;
 	b->grouped = n > 0;
 	if (n < 0)
 		return n;
@@ -915,6 +933,7 @@ static int vn_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
+	kref_init(&ctx->ref);
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->devices);
 	init_waitqueue_head(&ctx->wq);
@@ -924,70 +943,150 @@ static int vn_open(struct inode *inode, struct file *file)
 
 /*
  * vn_ctx_teardown - block the DMA of every device still attached (its table
- * config is no longer managed by anyone) and free our objects. Run in the
- * context's mm, where the VMM's iommufd can be driven; where it cannot (the
- * mm is gone), the VMM's iommufd tears everything down itself once its last
- * file reference (ours included) goes.
+ * config is no longer managed by anyone) and free our objects; only the
+ * device of @only when it is not NULL. Run in the context's mm, where the
+ * VMM's iommufd can be driven; where it cannot (the mm is gone), the VMM's
+ * iommufd tears everything down itself once its last file reference (ours
+ * included) goes.
  */
-static void vn_ctx_teardown(struct vn_ctx *ctx)
+static void vn_ctx_teardown(struct vn_ctx *ctx, struct file *only)
 {
 	struct vn_dev *dev, *tmp;
 
 	guard(mutex)(&ctx->lock);
 	list_for_each_entry_safe(dev, tmp, &ctx->devices, node) {
+		if (only && dev->device_file != only)
+			continue;
 		if (vn_glue_can_use_mm(dev))
 			vn_glue_detach(dev, true);
 		vn_dev_free(dev);
 	}
-	vn_glue_scratch_unmap(ctx);
+	if (!only)
+		vn_glue_scratch_unmap(ctx);
 }
 
 struct vn_remote_teardown {
 	struct work_struct work;
 	struct vn_ctx *ctx;
+	struct file *only;
+	struct mm_struct *mm;
 };
 
 static void vn_remote_teardown_fn(struct work_struct *work)
 {
 	struct vn_remote_teardown *rt =
 		container_of(work, struct vn_remote_teardown, work);
-	struct mm_struct *mm = rt->ctx->scratch_mm;
 
-	kthread_use_mm(mm);
-	vn_ctx_teardown(rt->ctx);
-	kthread_unuse_mm(mm);
+	if (rt->mm)
+		kthread_use_mm(rt->mm);
+	vn_ctx_teardown(rt->ctx, rt->only);
+	if (rt->mm)
+		kthread_unuse_mm(rt->mm);
 }
 
 /*
- * The last close can come from anywhere: another process the file was
- * passed to or inherited by, the owner after exec, a kernel thread. While
- * the owner's mm lives, the teardown runs in it, from a worker that
- * borrows it; the caller waits, so close() returns with the DMA blocked.
+ * vn_teardown_remote - vn_ctx_teardown() from a worker that borrows the
+ * owner's mm while it lives; the caller waits. File references dropped
+ * there are released by the kernel's delayed fput, not at the caller's
+ * return to user space.
  */
-static int vn_release(struct inode *inode, struct file *file)
+static void vn_teardown_remote(struct vn_ctx *ctx, struct file *only)
 {
-	struct vn_ctx *ctx = file->private_data;
 	struct mm_struct *mm = ctx->scratch_mm;
-	struct vn_remote_teardown rt = { .ctx = ctx };
+	struct vn_remote_teardown rt = { .ctx = ctx, .only = only };
 
-	if (mm && (mm != current->mm || (current->flags & PF_EXITING)) &&
-	    mmget_not_zero(mm)) {
-		INIT_WORK_ONSTACK(&rt.work, vn_remote_teardown_fn);
-		queue_work(system_unbound_wq, &rt.work);
-		flush_work(&rt.work);
-		destroy_work_on_stack(&rt.work);
-		mmput(mm);
-	} else {
-		vn_ctx_teardown(ctx);
-	}
+	if (mm && mmget_not_zero(mm))
+		rt.mm = mm;
+	INIT_WORK_ONSTACK(&rt.work, vn_remote_teardown_fn);
+	queue_work(vn_wq, &rt.work);
+	flush_work(&rt.work);
+	destroy_work_on_stack(&rt.work);
+	if (rt.mm)
+		mmput(rt.mm);
+}
+
+static void vn_ctx_free(struct kref *ref)
+{
+	struct vn_ctx *ctx = container_of(ref, struct vn_ctx, ref);
+
 	vn_glue_scratch_free(ctx);
 	kfree(ctx->entries);
 	kfree(ctx->cmds);
 	kfree(ctx->cmd_entry_end);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
+}
+
+/*
+ * The last close can come from anywhere: another process the file was
+ * passed to or inherited by, the owner after exec, a kernel thread. Outside
+ * the owner's live mm the teardown runs remotely, so close() returns with
+ * the DMA blocked either way.
+ */
+static int vn_release(struct inode *inode, struct file *file)
+{
+	struct vn_ctx *ctx = file->private_data;
+	struct mm_struct *mm = ctx->scratch_mm;
+
+	if (mm && (mm != current->mm || (current->flags & PF_EXITING)))
+		vn_teardown_remote(ctx, NULL);
+	else
+		vn_ctx_teardown(ctx, NULL);
+	kref_put(&ctx->ref, vn_ctx_free);
 	return 0;
 }
+
+static int vn_match_devt(struct device *child, void *data)
+{
+	return child->devt && child->devt == *(dev_t *)data;
+}
+
+/*
+ * vn_unbind_notify - a device loses its driver. Unbinding a VFIO device
+ * waits until each file of it is closed, and an attached device's file is
+ * held here: let go of it as a close of /dev/vfio-nest would, its DMA
+ * blocked first. The VFIO device is a child of the bus device, with the
+ * cdev's number.
+ */
+static int vn_unbind_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct device *busdev = data;
+	struct file *file = NULL, *done = NULL;
+	struct vn_dev_entry *e;
+	struct vn_ctx *ctx;
+	dev_t devt;
+
+	if (action != BUS_NOTIFY_UNBIND_DRIVER)
+		return NOTIFY_DONE;
+	do {
+		ctx = NULL;
+		scoped_guard(mutex, &vn_devices_lock) {
+			list_for_each_entry(e, &vn_devices, node) {
+				devt = file_inode(e->device_file)->i_rdev;
+				if (e->device_file == done ||
+				    !device_for_each_child(busdev, &devt,
+							   vn_match_devt))
+					continue;
+				ctx = e->ctx;
+				file = e->device_file;
+				kref_get(&ctx->ref);
+				break;
+			}
+		}
+		if (ctx) {
+			dev_info(busdev, "unbound while nested: guest table detached, DMA blocked\n");
+			vn_teardown_remote(ctx, file);
+			kref_put(&ctx->ref, vn_ctx_free);
+			done = file;
+		}
+	} while (ctx);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block vn_unbind_nb = {
+	.notifier_call = vn_unbind_notify,
+};
 
 union vn_ucmd_buffer {
 	struct vfio_nest_version version;
@@ -1087,20 +1186,34 @@ static int __init vn_init(void)
 {
 	int ret;
 
+	vn_wq = alloc_workqueue("vfio_nest", WQ_UNBOUND, 0);
+	if (!vn_wq)
+		return -ENOMEM;
+	ret = bus_register_notifier(&pci_bus_type, &vn_unbind_nb);
+	if (ret)
+		goto err_wq;
 	ret = misc_register(&vn_misc);
 	if (ret) {
 		pr_err("cannot register /dev/vfio-nest (misc minor %d): %d\n",
 		       VFIO_NEST_MINOR, ret);
-		return ret;
+		goto err_notifier;
 	}
 	pr_info("uAPI version %d ready on /dev/vfio-nest\n",
 		VFIO_NEST_API_VERSION);
 	return 0;
+
+err_notifier:
+	bus_unregister_notifier(&pci_bus_type, &vn_unbind_nb);
+err_wq:
+	destroy_workqueue(vn_wq);
+	return ret;
 }
 
 static void __exit vn_exit(void)
 {
 	misc_deregister(&vn_misc);
+	bus_unregister_notifier(&pci_bus_type, &vn_unbind_nb);
+	destroy_workqueue(vn_wq);
 }
 
 module_init(vn_init);

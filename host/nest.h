@@ -6,6 +6,7 @@
 #ifndef _VFIO_NEST_NEST_H
 #define _VFIO_NEST_NEST_H
 
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
@@ -146,6 +147,7 @@ extern const struct vn_fmt_ops vn_fmt_arm_lpae;
 
 /**
  * struct vn_ctx - one open file of /dev/vfio-nest: one VM
+ * @ref: the file's reference, and one for each device unbind in progress
  * @lock: serialises every operation of this context (ioctl, read, release)
  * @devices: struct vn_dev list
  * @wq: poll() waiters, woken by any device's event queue
@@ -159,6 +161,7 @@ extern const struct vn_fmt_ops vn_fmt_arm_lpae;
  * @cmd_entry_end: for each entry of the chunk, the end of its commands
  */
 struct vn_ctx {
+	struct kref ref;
 	struct mutex lock;	/* see above */
 	struct list_head devices;
 	wait_queue_head_t wq;

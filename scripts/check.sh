@@ -42,19 +42,39 @@ step() {
 	result "$name" "$rc" $((SECONDS - t)) "$RESULTS/step-$name.log"
 }
 
-# tap_step NAME CMD...: run a command that prints TAP; each of its results
-# counts as one test (a failing command without a failing result counts one).
-tap_step() {
-	local name=$1 log=$RESULTS/step-$1.log p f t=$SECONDS; shift
-	"$@" >"$log" 2>&1
-	local rc=$?
+# tap_result NAME STATUS SECONDS: count a finished command that printed TAP
+# to results/step-NAME.log; each of its results counts as one test (a failing
+# command without a failing result counts one).
+tap_result() {
+	local name=$1 rc=$2 secs=$3 log=$RESULTS/step-$1.log p f
 	p=$(grep -cE '^ok [0-9]+' "$log")
 	f=$(grep -cE '^not ok [0-9]+' "$log")
 	((rc != 0 && f == 0)) && f=1
 	passed=$((passed + p)) failed=$((failed + f))
 	echo "  $( ((f)) && echo FAIL || echo pass)  $name: $p passed, $f failed (log $log)" | tee -a "$summary"
 	((f == 0)) || grep -E '^not ok' "$log" | head -20
-	printf '%-22s %5d s\n' "$name" $((SECONDS - t)) >>"$times"
+	printf '%-22s %5d s\n' "$name" "$secs" >>"$times"
+}
+
+# lane_step NAME CMD...: a step run inside a VM lane (a subshell): its
+# status and time go to results/step-NAME.{rc,secs} for fold_step.
+lane_step() {
+	local name=$1 t=$SECONDS rc=0; shift
+	"$@" >"$RESULTS/step-$name.log" 2>&1 || rc=$?
+	echo "$rc" >"$RESULTS/step-$name.rc"
+	echo $((SECONDS - t)) >"$RESULTS/step-$name.secs"
+}
+
+# fold_step NAME [tap]: count a lane_step's result.
+fold_step() {
+	local name=$1 rc secs
+	rc=$(cat "$RESULTS/step-$name.rc" 2>/dev/null || echo 1)
+	secs=$(cat "$RESULTS/step-$name.secs" 2>/dev/null || echo '?')
+	if [ "${2:-}" = tap ]; then
+		tap_result "$name" "$rc" "$secs"
+	else
+		result "$name" "$rc" "$secs" "$RESULTS/step-$name.log"
+	fi
 }
 
 finish() {
@@ -85,10 +105,7 @@ mapfile -t flavours < <(for p in "${profiles[@]}"; do profile_flavour "$p"; done
 for fl in "${flavours[@]}"; do
 	step "kernel-$fl" bash "$TOP/scripts/kernel.sh" "$fl" || finish
 done
-if [ -f "$TOP/vmm/qemu/build.sh" ]; then
-	step qemu bash "$TOP/vmm/qemu/build.sh" || finish
-	tap_step qemu-qtest bash "$TOP/vmm/qemu/build.sh" --check
-fi
+[ -f "$TOP/vmm/qemu/build.sh" ] && { step qemu bash "$TOP/vmm/qemu/build.sh" || finish; }
 # Modules are built in the tree, one flavour at a time: each flavour's
 # initramfs is packed right after its build.
 for fl in "${flavours[@]}"; do
@@ -97,10 +114,15 @@ for fl in "${flavours[@]}"; do
 	bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs-$fl.cpio"
 done
 kdir=$(bash "$TOP/scripts/kernel.sh" debug)
-step lint bash "$TOP/scripts/lint.sh" "$kdir"
-step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
-# lint and dkms rebuilt the tree's modules for debug; the chain's initramfs
-# is the debug one, packed above.
+
+# static: the checks that boot no VM, one lane job: the qtests, then lint and
+# dkms (both build in the tree, after every initramfs was packed above).
+static_job() {
+	[ -f "$TOP/vmm/qemu/build.sh" ] &&
+		lane_step qemu-qtest bash "$TOP/vmm/qemu/build.sh" --check
+	lane_step lint bash "$TOP/scripts/lint.sh" "$kdir"
+	lane_step dkms bash "$TOP/scripts/dkms-test.sh" "$kdir"
+}
 
 # vm_counts NAME: fold results/NAME/counts ("passed failed skipped") of a
 # finished VM script into the totals; every test in it counts.
@@ -120,14 +142,24 @@ vm_counts() {
 # lane JOB...: run VM jobs one after the other (a job is a profile name, or
 # "chain"; distro is one job too).
 run_job() {
-	local j=$1
+	local j=$1 t=$SECONDS
 	rm -f "$RESULTS/$j/counts"
 	case $j in
+	static) static_job ;;
 	chain) NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check ;;
 	distro) bash "$TOP/scripts/distro.sh" ;;
 	*) NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$j" ;;
 	esac >"$RESULTS/vm-$j.txt" 2>&1
 	echo $? >"$RESULTS/vm-$j.rc"
+	mkdir -p "$CACHE/job-seconds"
+	echo $((SECONDS - t)) >"$CACHE/job-seconds/$j"
+}
+
+# job_seconds JOB: what JOB took last time on this machine (kept in the
+# cache, so that a clean clone schedules as well as a warm tree), 60 if
+# it never ran.
+job_seconds() {
+	cat "$CACHE/job-seconds/$1" 2>/dev/null || echo 60
 }
 lane() {
 	local j
@@ -135,11 +167,11 @@ lane() {
 }
 
 # Two lanes, longest jobs first, each job to the lane that frees first (by
-# the seconds of the last run, 60 s when unknown).
-jobs=("${profiles[@]}")
+# job_seconds).
+jobs=("${profiles[@]}" static)
 (($#)) || jobs+=(chain distro)
 mapfile -t jobs < <(for j in "${jobs[@]}"; do
-	echo "$(cat "$RESULTS/$j/seconds" 2>/dev/null || echo 60) $j"
+	echo "$(job_seconds "$j") $j"
 done | sort -rn | awk '{ print $2 }')
 nl=${CHECK_LANES:-2}
 declare -a lanes_jobs lanes_load
@@ -150,7 +182,7 @@ for j in "${jobs[@]}"; do
 		((lanes_load[i] < lanes_load[best])) && best=$i
 	done
 	lanes_jobs[best]+=" $j"
-	lanes_load[best]=$((lanes_load[best] + $(cat "$RESULTS/$j/seconds" 2>/dev/null || echo 60)))
+	lanes_load[best]=$((lanes_load[best] + $(job_seconds "$j")))
 done
 vt=$SECONDS
 pids=()
@@ -161,6 +193,9 @@ for ((i = 0; i < nl; i++)); do
 done
 wait "${pids[@]}"
 printf '%-22s %5d s\n' "VM lanes ($nl)" $((SECONDS - vt)) >>"$times"
+[ -f "$TOP/vmm/qemu/build.sh" ] && fold_step qemu-qtest tap
+fold_step lint
+fold_step dkms
 for j in "${profiles[@]}"; do
 	vm_counts "$j"
 done

@@ -110,6 +110,37 @@ TEST_F(edu, stale_translation_caught)
 }
 
 /*
+ * The same with 16 pages, DMA through the last: an invalidation that
+ * covers less than the whole unmap (its first page, say) leaves it stale.
+ */
+TEST_F(edu, stale_caught_on_last_page)
+{
+	unsigned long long stale;
+	char type[32], res[256];
+
+	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
+	if (strcmp(type, "DMA"))
+		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
+
+	ASSERT_EQ(0, edu_cmd("stale", "wide"));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("invalidated: %s", res);
+	ASSERT_EQ(0, kv_get(res, "stale", &stale));
+	EXPECT_EQ(0, stale);
+
+	if (!viommu_has_knobs())
+		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
+	ASSERT_EQ(0, viommu_set_skip(1));
+	ASSERT_EQ(0, edu_cmd("stale", "wide"));
+	ASSERT_EQ(0, viommu_set_skip(0));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	TH_LOG("invalidation skipped: %s", res);
+	ASSERT_EQ(0, kv_get(res, "stale", &stale));
+	EXPECT_EQ(1, stale);
+	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+}
+
+/*
  * The same with a 2 MiB mapping of 4 KiB pages: its unmap frees a whole
  * page table, so the invalidation is the walk flush (table mode) or one
  * large UNMAP (classic).

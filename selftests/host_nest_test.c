@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -405,6 +406,40 @@ TEST_F(nest, s2_hwpt_dma)
 	ASSERT_EQ(0, vfio_edu_destroy(&v->edu, s2));
 }
 
+/*
+ * A guest frees a domain and reuses its ASID for the next one. After a
+ * DETACH back to the VMM's stage 2 (whose VMID stays), a first attach of
+ * another table with the same ASID must not hit what the first table left
+ * in the TLB: the module drops the ASID before the new STE goes in.
+ */
+TEST_F(nest, asid_reused_after_detach)
+{
+	struct vmm *v = &self->v;
+	uint32_t s2;
+
+	ASSERT_EQ(0, vfio_edu_hwpt_alloc(&v->edu, v->edu.ioas_id,
+					 IOMMU_HWPT_ALLOC_NEST_PARENT, &s2));
+	ASSERT_EQ(0, vfio_edu_attach(&v->edu, s2));
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID, s2));
+	ASSERT_EQ(0, load_device(v, 0x3a));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x3a));
+	ASSERT_EQ(0, detach_table(v, 0));
+
+	/* A new table, the same ASID, VA_DST now p_b; no INVALIDATE. */
+	ASSERT_NE(0, guest_new_root(&v->g));
+	ASSERT_EQ(0, guest_map(&v->g, VA_SRC, v->p_src));
+	ASSERT_EQ(0, guest_map(&v->g, VA_DST, v->p_b));
+	ASSERT_EQ(0, attach_table_hwpt(v, ASID, s2));
+	ASSERT_EQ(0, load_device(v, 0x3b));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_b, 0x3b));
+	ASSERT_TRUE(holds(v, v->p_dst, 0x3a));
+	ASSERT_EQ(0, close(v->fd));
+	v->fd = -1;
+	ASSERT_EQ(0, vfio_edu_destroy(&v->edu, s2));
+}
+
 /* Is "vfio_nest: @what (pid <ours>)" in the kernel log? */
 /* Does the kernel log hold a vfio_nest line with @what? */
 static bool logged(const char *what)
@@ -731,10 +766,56 @@ static int close_in_child(struct vmm *v, bool exec)
 }
 
 /*
+ * close_in_kthread - the last reference to /dev/vfio-nest goes in a kernel
+ * thread: the fd travels in a unix socket's queue together with that
+ * socket itself, a cycle no process can reach once both ends are closed;
+ * the socket garbage collector, a kernel worker, drops it, and the fd's
+ * last fput runs there. Returns once the device's DMA stops going through
+ * the guest table (the teardown is asynchronous), -1 after 10 s.
+ */
+static int close_in_kthread(struct vmm *v)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int sv[2], fds[2], i;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return -1;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	fds[0] = v->fd;
+	fds[1] = sv[1];
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	/* Queued on sv[1], which now holds a reference to itself. */
+	if (sendmsg(sv[0], &msg, 0) != 1)
+		return -1;
+	close(v->fd);
+	v->fd = -1;
+	close(sv[1]);
+	close(sv[0]);
+	for (i = 0; i < 100; i++) {
+		memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
+		if (vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER))
+			return -1;
+		if (!guest_bytes(&v->g, v->p_dst)[0])
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+/*
  * The last close from another process (inherited over fork; or closed on
- * exec): the teardown still runs, in the owner's mm: the guest table is
- * uninstalled (DMA through it is blocked) and the device attaches again
- * (it once stayed nested, and every later ATTACH failed with EEXIST).
+ * exec) or from a kernel thread: the teardown still runs, in the owner's
+ * mm: the guest table is uninstalled (DMA through it is blocked) and the
+ * device attaches again (it once stayed nested, and every later ATTACH
+ * failed with EEXIST).
  */
 FIXTURE(nest_foreign_close) {
 	struct vmm v;
@@ -742,6 +823,7 @@ FIXTURE(nest_foreign_close) {
 
 FIXTURE_VARIANT(nest_foreign_close) {
 	bool exec;
+	bool kthread;
 };
 
 FIXTURE_VARIANT_ADD(nest_foreign_close, child_exit) {
@@ -750,6 +832,10 @@ FIXTURE_VARIANT_ADD(nest_foreign_close, child_exit) {
 
 FIXTURE_VARIANT_ADD(nest_foreign_close, child_exec) {
 	.exec = true,
+};
+
+FIXTURE_VARIANT_ADD(nest_foreign_close, kernel_thread) {
+	.kthread = true,
 };
 
 FIXTURE_SETUP(nest_foreign_close)
@@ -774,7 +860,8 @@ TEST_F(nest_foreign_close, torn_down)
 	ASSERT_EQ(0, load_device(v, 0xc1));
 	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
 	ASSERT_TRUE(holds(v, v->p_dst, 0xc1));
-	ASSERT_EQ(0, close_in_child(v, variant->exec));
+	ASSERT_EQ(0, variant->kthread ? close_in_kthread(v) :
+				      close_in_child(v, variant->exec));
 
 	/* Blocked: VA_DST no longer translates through the guest table. */
 	memset(guest_bytes(&v->g, v->p_dst), 0, XFER);
@@ -930,6 +1017,59 @@ TEST_F(nest, vmm_fds_closed_first)
 	vmm_teardown(&again);
 }
 
+/*
+ * The device is unbound from vfio-pci while attached, after the VMM closed
+ * its device fd (/dev/vfio-nest stays open): the unbind completes (the
+ * module lets go of its file, as a close would), and the device, bound
+ * again, attaches afresh.
+ */
+TEST_F_TIMEOUT(nest, unbind_while_attached, 120)
+{
+	const char *drv = "/sys/bus/pci/drivers/vfio-pci";
+	struct vmm *v = &self->v;
+	char path[PATH_MAX];
+	int status = 0, i, rebind;
+	struct vmm again;
+	bool hung;
+	pid_t pid;
+
+	ASSERT_EQ(0, attach_table(v, ASID));
+	ASSERT_EQ(0, load_device(v, 0xf1));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&v->edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(v, v->p_dst, 0xf1));
+	munmap((void *)v->edu.bar0, v->edu.bar0_size);
+	v->edu.bar0 = NULL;
+	ASSERT_EQ(0, close(v->edu.device_fd));
+	v->edu.device_fd = -1;
+
+	snprintf(path, sizeof(path), "%s/unbind", drv);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(vfio_edu_write_sysfs(path, v->edu.bdf) ? 1 : 0);
+	for (i = 0; i < 300 && !waitpid(pid, &status, WNOHANG); i++)
+		usleep(100 * 1000);
+	hung = i == 300;
+	if (hung) {
+		/* Closing /dev/vfio-nest lets the unbind finish. */
+		close(v->fd);
+		v->fd = -1;
+		waitpid(pid, &status, 0);
+	}
+	snprintf(path, sizeof(path), "%s/bind", drv);
+	rebind = vfio_edu_write_sysfs(path, v->edu.bdf);
+	ASSERT_FALSE(hung) TH_LOG("unbind still waiting after 30 s");
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_EQ(0, rebind);
+
+	ASSERT_EQ(0, vmm_setup(&again));
+	ASSERT_EQ(0, attach_table(&again, ASID));
+	ASSERT_EQ(0, load_device(&again, 0xf2));
+	ASSERT_EQ(0, vfio_edu_dma_to_ram(&again.edu, 0, VA_DST, XFER));
+	ASSERT_TRUE(holds(&again, again.p_dst, 0xf2));
+	vmm_teardown(&again);
+}
+
 TEST_F(nest, rmmod_while_in_use)
 {
 	struct vmm *v = &self->v;
@@ -959,6 +1099,7 @@ FIXTURE_VARIANT(nest_inv) {
 	uint32_t granule_shift;
 	uint64_t nr_pages;
 	bool split;	/* one entry per page: the module merges them */
+	uint32_t stride; /* split: pages from one entry to the next (0: 1) */
 	bool from_zero;	/* the range starts at VA 0, not at VA_STALE */
 };
 
@@ -981,6 +1122,29 @@ FIXTURE_VARIANT_ADD(nest_inv, va_split) {
 	.granule_shift = 12,
 	.nr_pages = 5,
 	.split = true,
+};
+
+/*
+ * One page every other page: the module may cover them with one range
+ * (twice the pages asked for, at most), which must still reach VA_STALE.
+ */
+FIXTURE_VARIANT_ADD(nest_inv, va_scattered) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.flags = VFIO_NEST_INV_LEAF,
+	.granule_shift = 12,
+	.nr_pages = 6,
+	.split = true,
+	.stride = 2,
+};
+
+/* One page in four: too sparse to merge, each entry its own command. */
+FIXTURE_VARIANT_ADD(nest_inv, va_sparse) {
+	.scope = VFIO_NEST_INV_SCOPE_VA,
+	.flags = VFIO_NEST_INV_LEAF,
+	.granule_shift = 12,
+	.nr_pages = 6,
+	.split = true,
+	.stride = 4,
 };
 
 /*
@@ -1068,10 +1232,12 @@ TEST_F(nest_inv, stale_then_fresh)
 		e.nr_pages = variant->nr_pages;
 	}
 	if (variant->split) {
-		/* VA_STALE is the fourth page, each page its own entry. */
+		uint64_t step = (variant->stride ?: 1) * 0x1000ull;
+
+		/* VA_STALE is the fourth entry, each page its own entry. */
 		for (i = 0; i < variant->nr_pages; i++) {
 			split[i] = e;
-			split[i].iova = VA_STALE - 0x3000 + i * 0x1000ull;
+			split[i].iova = VA_STALE + (i - 3ull) * step;
 			split[i].nr_pages = 1;
 		}
 		num = variant->nr_pages;

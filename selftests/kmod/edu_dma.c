@@ -9,10 +9,11 @@
  *              dma_map_single for that transfer only) and compare.
  *              The write fails with EIO on a mismatch, ETIMEDOUT if edu
  *              never completes.
- *   stale      write "small" or "big": map a buffer (4 KiB, or 2 MiB of
- *              4 KiB pages filling a page table), DMA from it (the IOMMU may
- *              cache the translation), unmap it, DMA from the same IOVA
- *              again. result says whether the old data still came through.
+ *   stale      write "small", "wide" or "big": map a buffer (4 KiB; 64 KiB,
+ *              whose last page is probed; or 2 MiB of 4 KiB pages filling
+ *              a page table), DMA from it (the IOMMU may cache the
+ *              translation), unmap it, DMA from the same IOVA again.
+ *              result says whether the old data still came through.
  *   fault      write an IOVA: DMA from it into edu (expected to fault).
  *   own_fault  write an IOVA: attach edu to an unmanaged domain of its own
  *              with a fault handler (iommu_set_fault_handler), check that
@@ -195,15 +196,17 @@ static void edu_unmap(struct edu_dma *edu, dma_addr_t iova, bool to_ram)
  * a test knob that drops "the next invalidation" then drops exactly that
  * one, and no new mapping can reuse the IOVA while it may still be live.
  *
- * @big: the buffer under test is 2 MiB at a 4 KiB offset in a 4 MiB block,
- * so the IOMMU maps it with 512 pages (one whole last-level table) and its
- * unmap frees that table: the walk-cache invalidation is what is tested.
+ * @map_len SZ_64K: 16 pages, the transfers use the last one, so an
+ * invalidation that covers less than the whole unmapped range shows.
+ * @map_len SZ_2M: the buffer under test is 2 MiB at a 4 KiB offset in a 4 MiB
+ * block, so the IOMMU maps it with 512 pages (one whole last-level table) and
+ * its unmap frees that table: the walk-cache invalidation is what is tested.
  * The transfers use 4 KiB in its middle.
  */
-static int edu_stale(struct edu_dma *edu, bool big)
+static int edu_stale(struct edu_dma *edu, size_t map_len)
 {
-	size_t map_len = big ? SZ_2M : EDU_BUF_SIZE;
-	size_t probe = big ? SZ_1M : 0;
+	bool big = map_len == SZ_2M;
+	size_t probe = big ? SZ_1M : map_len - EDU_BUF_SIZE;
 	struct device *dev = &edu->pdev->dev;
 	dma_addr_t iova_old, iova_scrub, iova_back;
 	struct page *block = NULL;
@@ -215,7 +218,7 @@ static int edu_stale(struct edu_dma *edu, bool big)
 				    get_order(SZ_4M));
 		old = block ? page_address(block) + PAGE_SIZE : NULL;
 	} else {
-		old = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+		old = kmalloc(map_len, GFP_KERNEL);
 	}
 	scrub = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
 	back = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
@@ -590,7 +593,8 @@ static ssize_t edu_stale_write(struct file *file, const char __user *ubuf,
 		return -EINVAL;
 
 	mutex_lock(&edu->lock);
-	ret = edu_stale(edu, sysfs_streq(buf, "big"));
+	ret = edu_stale(edu, sysfs_streq(buf, "big") ? SZ_2M :
+			     sysfs_streq(buf, "wide") ? SZ_64K : EDU_BUF_SIZE);
 	mutex_unlock(&edu->lock);
 	return ret ?: len;
 }
