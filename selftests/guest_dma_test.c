@@ -76,86 +76,24 @@ TEST_F(edu, roundtrip_odd_sizes)
 }
 
 /*
+ * stale_case - one use-after-unmap through edu (edu_dma's "stale" @shape).
  * Without the invalidation of the unmap, the device still reaches the old
- * buffer through the unmapped IOVA; with it, it must not. Both halves have to
- * hold, or the test would pass on an IOMMU that never translates.
+ * buffer through the unmapped IOVA; with it, it must not. Both halves have
+ * to hold, or the test would pass on an IOMMU that never translates: the
+ * test knob drops the next @drop invalidations for the second.
  */
-TEST_F(edu, stale_translation_caught)
-{
-	unsigned long long stale;
-	char type[32], res[256];
-
-	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
-	if (strcmp(type, "DMA"))
-		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
-
-	ASSERT_EQ(0, edu_cmd("stale", "small"));
-	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
-	TH_LOG("invalidated: %s", res);
-	ASSERT_EQ(0, kv_get(res, "stale", &stale));
-	EXPECT_EQ(0, stale);
-
-	if (!viommu_has_knobs())
-		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
-	ASSERT_EQ(0, viommu_set_skip(1));
-	ASSERT_EQ(0, edu_cmd("stale", "small"));
-	ASSERT_EQ(0, viommu_set_skip(0));
-	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
-	TH_LOG("invalidation skipped: %s", res);
-	ASSERT_EQ(0, kv_get(res, "stale", &stale));
-	EXPECT_EQ(1, stale);
-
-	/* The held-back invalidation was sent on reset: all is usable again */
-	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
-}
-
-/*
- * The same with 16 pages, DMA through the last: an invalidation that
- * covers less than the whole unmap (its first page, say) leaves it stale.
- */
-TEST_F(edu, stale_caught_on_last_page)
-{
-	unsigned long long stale;
-	char type[32], res[256];
-
-	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
-	if (strcmp(type, "DMA"))
-		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
-
-	ASSERT_EQ(0, edu_cmd("stale", "wide"));
-	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
-	TH_LOG("invalidated: %s", res);
-	ASSERT_EQ(0, kv_get(res, "stale", &stale));
-	EXPECT_EQ(0, stale);
-
-	if (!viommu_has_knobs())
-		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
-	ASSERT_EQ(0, viommu_set_skip(1));
-	ASSERT_EQ(0, edu_cmd("stale", "wide"));
-	ASSERT_EQ(0, viommu_set_skip(0));
-	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
-	TH_LOG("invalidation skipped: %s", res);
-	ASSERT_EQ(0, kv_get(res, "stale", &stale));
-	EXPECT_EQ(1, stale);
-	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
-}
-
-/*
- * The same with a 2 MiB mapping of 4 KiB pages: its unmap frees a whole
- * page table, so the invalidation is the walk flush (table mode) or one
- * large UNMAP (classic).
- */
-TEST_F(edu, stale_translation_caught_table_freed)
+static void stale_case(struct __test_metadata *_metadata, const char *bdf,
+		       const char *shape, int drop)
 {
 	unsigned long long stale;
 	char type[32], res[256];
 	int ret;
 
-	ASSERT_EQ(0, pci_group_type(self->bdf, type, sizeof(type)));
+	ASSERT_EQ(0, pci_group_type(bdf, type, sizeof(type)));
 	if (strcmp(type, "DMA"))
 		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
 
-	ret = edu_cmd("stale", "big");
+	ret = edu_cmd("stale", shape);
 	if (ret == -ENOMEM)
 		SKIP(return, "no free 4 MiB block");
 	ASSERT_EQ(0, ret);
@@ -166,20 +104,44 @@ TEST_F(edu, stale_translation_caught_table_freed)
 
 	if (!viommu_has_knobs())
 		SKIP(return, "module built without VIOMMU_PGT_TEST=1");
-	/*
-	 * Table mode sends two for this unmap: the walk flush before the
-	 * table is freed, then the gathered leaf range. Drop both (classic:
-	 * the one UNMAP, plus an unrelated one that the reset sends late).
-	 */
-	ASSERT_EQ(0, viommu_set_skip(2));
-	ret = edu_cmd("stale", "big");
+	ASSERT_EQ(0, viommu_set_skip(drop));
+	ret = edu_cmd("stale", shape);
 	ASSERT_EQ(0, viommu_set_skip(0));
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
 	TH_LOG("invalidation skipped: %s", res);
 	ASSERT_EQ(0, kv_get(res, "stale", &stale));
 	EXPECT_EQ(1, stale);
+
+	/* The held-back invalidation was sent on reset: all is usable again */
 	EXPECT_EQ(0, edu_cmd("roundtrip", "2 4096"));
+}
+
+/* One page */
+TEST_F(edu, stale_translation_caught)
+{
+	stale_case(_metadata, self->bdf, "small", 1);
+}
+
+/*
+ * 16 pages, DMA through the last: an invalidation that covers less than
+ * the whole unmap (its first page, say) leaves it stale.
+ */
+TEST_F(edu, stale_caught_on_last_page)
+{
+	stale_case(_metadata, self->bdf, "wide", 1);
+}
+
+/*
+ * 2 MiB of 4 KiB pages: the unmap frees a whole page table, so the
+ * invalidation is the walk flush (table mode) or one large UNMAP (classic).
+ * Table mode sends two for this unmap: the walk flush before the table is
+ * freed, then the gathered leaf range; both are dropped (classic: the one
+ * UNMAP, plus an unrelated one that the reset sends late).
+ */
+TEST_F(edu, stale_translation_caught_table_freed)
+{
+	stale_case(_metadata, self->bdf, "big", 2);
 }
 
 TEST_F(edu, fault_on_unmapped_iova_reported)
