@@ -9,13 +9,14 @@
 #                        test kernel when KDIR is not given
 #   make fuzz            the uAPI and request fuzzers, long runs
 #   make mutants         source mutations the tests must catch, as a table
+#   make qemu-asan       the QEMU qtests on an AddressSanitizer build of it
 #
 # Cross build: make KDIR=<arm64 build dir> ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 # Pass W=1 C=2 for extra warnings and sparse, as make check does.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all modules clean check demo bench selftests modules_install fuzz mutants
+.PHONY: all modules clean check demo bench selftests modules_install fuzz mutants qemu-asan
 
 all: modules
 
@@ -45,6 +46,11 @@ bench:
 # make mutants [MUTANTS="name..."]: scripts/mutants.list, one VM each
 mutants:
 	bash scripts/mutants.sh $(MUTANTS)
+
+# A second build of the patched QEMU with -fsanitize=address (cached beside
+# the first), then every qtest and the request fuzzer on it.
+qemu-asan:
+	bash vmm/qemu/build.sh --asan
 
 # make fuzz [FUZZ_SECONDS=600] [FUZZ_SEED=S] [FUZZ_THREADS=9]
 #           [FUZZ_PROFILE=smmuv3-nest|smmuv3-nest-kasan]: host_fuzz_test alone
