@@ -319,7 +319,8 @@ static int edu_own_fault(struct edu_dma *edu, u64 iova)
 	u8 *page;
 	int ret;
 
-	page = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	/* A whole page: the smallest thing an IOMMU maps with 64K pages */
+	page = kzalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!page)
 		return -ENOMEM;
 	memset(page, 0x5a, EDU_BUF_SIZE);
@@ -337,7 +338,7 @@ static int edu_own_fault(struct edu_dma *edu, u64 iova)
 	if (ret)
 		goto out_domain;
 	ret = edu_iommu_map(domain, EDU_OWN_IOVA, virt_to_phys(page),
-			    EDU_BUF_SIZE, IOMMU_READ);
+			    PAGE_SIZE, IOMMU_READ);
 	if (ret)
 		goto out_detach;
 
@@ -361,7 +362,7 @@ static int edu_own_fault(struct edu_dma *edu, u64 iova)
 		 edu->fault_flags);
 
 out_unmap:
-	iommu_unmap(domain, EDU_OWN_IOVA, EDU_BUF_SIZE);
+	iommu_unmap(domain, EDU_OWN_IOVA, PAGE_SIZE);
 out_detach:
 	/* Back to the DMA domain; the handler cannot be called after this */
 	iommu_detach_device(domain, dev);
@@ -472,7 +473,7 @@ static void edu_release_held(void)
 {
 	mutex_lock(&edu_held_lock);
 	if (edu_held) {
-		iommu_unmap(edu_held, EDU_OWN_IOVA, EDU_BUF_SIZE);
+		iommu_unmap(edu_held, EDU_OWN_IOVA, PAGE_SIZE);
 		iommu_domain_free(edu_held);
 		kfree(edu_held_page);
 		edu_held = NULL;
@@ -489,7 +490,7 @@ static int edu_hold_domain_locked(struct edu_dma *edu)
 
 	if (edu_held)
 		return -EBUSY;
-	edu_held_page = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	edu_held_page = kzalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!edu_held_page)
 		return -ENOMEM;
 	domain = edu_paging_domain_alloc(dev);
@@ -498,7 +499,7 @@ static int edu_hold_domain_locked(struct edu_dma *edu)
 		goto err_page;
 	}
 	ret = edu_iommu_map(domain, EDU_OWN_IOVA, virt_to_phys(edu_held_page),
-			    EDU_BUF_SIZE, IOMMU_READ);
+			    PAGE_SIZE, IOMMU_READ);
 	if (ret)
 		goto err_domain;
 	edu_held = domain;
