@@ -62,11 +62,22 @@ profile_smmuv3_fuzz_kasan() { profile_smmuv3_nest; }
 profile_flavour() {
 	case $1 in
 	*-kasan) echo kasan ;;
+	*-64k) echo debug64k ;;
 	*) echo debug ;;
 	esac
 }
 profile_viommu() { QEMU=$(stock_qemu); viommu_machine; }
 profile_viommu_pgt() { QEMU=$(patched_qemu); viommu_machine; }
+# The guest suites with 64K pages (kernel flavour debug64k): table mode on
+# a device offering every granule (64K tables), classic mode on stock QEMU,
+# and a device offering 4K only: io-pgtable builds 4K tables under 64K
+# pages, so that is table mode too, not a fallback.
+profile_viommu_pgt_64k() { profile_viommu_pgt; }
+profile_viommu_64k() { profile_viommu; }
+profile_viommu_pgt_4konly_64k() {
+	profile_viommu_pgt
+	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x1000)
+}
 # viommu-pgt with a device offering only granules above the guest's 4K
 # PAGE_SIZE (16K|64K: a host SMMU without GRAN4K): the driver negotiates the
 # page-table extension and has to fall back to MAP/UNMAP domains.

@@ -25,7 +25,7 @@ vm_initrd() {
 # modular IOMMU would stop waiting for it before /init can modprobe it.
 vm_cmdline() {
 	local flavour=$1 slub=; shift
-	case $flavour in debug|kasan) slub=" slub_debug=FZP" ;; esac
+	case $flavour in debug*|kasan) slub=" slub_debug=FZP" ;; esac
 	echo "console=ttyAMA0 panic=-1 oops=panic$slub deferred_probe_timeout=30${*:+ $*}${KERNEL_ARGS:+ $KERNEL_ARGS}"
 }
 
