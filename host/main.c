@@ -640,16 +640,6 @@ static u64 vn_inv_mergeable(const struct vfio_nest_inv_entry *prev, u64 asked,
 	return (prev->iova ^ (prev->iova + size - 1)) >> 63 ? 0 : span;
 }
 
-/* Every entry of a merged group ends where the group's commands end. */
-static void vn_close_group(struct vn_ctx *ctx, u32 first, u32 group_first,
-			   u32 end, u32 nr)
-{
-	u32 k;
-
-	for (k = group_first; k + 1 < end; k++)
-		ctx->cmd_entry_end[k - first] = nr;
-}
-
 /*
  * vn_inv_buffers - allocate INVALIDATE's buffers on first use, all or none:
  * a partial failure must not leave a NULL or leaked buffer for the next call.
@@ -687,6 +677,7 @@ static int vn_inv_buffers(struct vn_ctx *ctx)
  * @group_first: first entry of the merged group being built
  * @group_start: the group's first command
  * @grouped: @merged can still grow
+ * @grown: @merged grew since its commands were encoded
  * @merged: the group's range, as one entry
  * @asked: pages the group's entries asked for (@merged may cover more)
  * @cache: the format's one-page command template
@@ -695,20 +686,58 @@ struct vn_inv_batch {
 	struct vn_ctx *ctx;
 	struct vn_dev *dev;
 	u32 first, nr, group_first, group_start;
-	bool grouped;
+	bool grouped, grown;
 	struct vfio_nest_inv_entry merged;
 	u64 asked;
 	struct vn_inv_cache cache;
 };
 
 /*
- * Could the chunk not take one more entry? Its commands may fill ctx->cmds;
- * merged entries add no command but each needs its ctx->cmd_entry_end slot.
+ * Could the chunk not take one more entry? Its commands may fill ctx->cmds
+ * (an open group is encoded when it closes, and may then take up to
+ * VN_MAX_CMDS_PER_ENTRY from its start); merged entries add no command but
+ * each needs its ctx->cmd_entry_end slot.
  */
 static bool vn_batch_full(const struct vn_inv_batch *b, u32 i)
 {
-	return b->nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY ||
+	u32 nr = b->grouped ? max(b->nr, b->group_start + VN_MAX_CMDS_PER_ENTRY) :
+			      b->nr;
+
+	return nr > VN_INV_CHUNK - VN_MAX_CMDS_PER_ENTRY ||
 	       i - b->first >= VN_INV_CHUNK;
+}
+
+/*
+ * vn_batch_close - the group of entries before @end is complete: encode its
+ * range once (not at every entry that merged into it), and each of its
+ * entries ends where the group's commands end.
+ */
+static void vn_batch_close(struct vn_inv_batch *b, u32 end)
+{
+	struct vn_dev *dev = b->dev;
+	struct vn_cmd *cmds = b->ctx->cmds + b->group_start;
+	u32 field, k;
+	int n;
+
+	if (b->grown) {
+		n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid,
+					 &b->merged, &b->cache, cmds, &field);
+		if (WARN_ON_ONCE(n <= 0)) {
+			/* Not reached (every part was checked): widen */
+			struct vfio_nest_inv_entry all = {
+				.scope = VFIO_NEST_INV_SCOPE_ASID,
+				.asid = b->merged.asid,
+			};
+
+			n = dev->fmt->invalidate(&dev->hw, &dev->table,
+						 dev->vsid, &all, NULL, cmds,
+						 &field);
+		}
+		b->nr = b->group_start + max(n, 0);
+		b->grown = false;
+	}
+	for (k = b->group_first; k < end; k++)
+		b->ctx->cmd_entry_end[k - b->first] = b->nr;
 }
 
 /* vn_batch_flush - issue the chunk of entries before @end; start another. */
@@ -716,7 +745,7 @@ static int vn_batch_flush(struct vn_inv_batch *b, u32 end, u32 *handled)
 {
 	int ret;
 
-	vn_close_group(b->ctx, b->first, b->group_first, end, b->nr);
+	vn_batch_close(b, end);
 	ret = vn_submit_chunk(b->ctx, b->dev, b->first, end, b->nr, handled);
 	b->first = end;
 	b->group_first = end;
@@ -725,33 +754,18 @@ static int vn_batch_flush(struct vn_inv_batch *b, u32 end, u32 *handled)
 	return ret;
 }
 
-/* vn_batch_merge - grow the group by entry @i if it extends it. */
-static bool vn_batch_merge(struct vn_inv_batch *b, u32 i,
-			   const struct vfio_nest_inv_entry *e, u32 *field)
+/* vn_batch_merge - grow the group by entry @e if it extends it. */
+static bool vn_batch_merge(struct vn_inv_batch *b,
+			   const struct vfio_nest_inv_entry *e)
 {
-	struct vn_dev *dev = b->dev;
-	struct vn_cmd *cmds = b->ctx->cmds + b->group_start;
-	u64 span, old = b->merged.nr_pages;
-	int n;
+	u64 span = b->grouped ? vn_inv_mergeable(&b->merged, b->asked, e) : 0;
 
-	span = b->grouped ? vn_inv_mergeable(&b->merged, b->asked, e) : 0;
 	if (!span)
 		return false;
-	/* Re-encode the grown range over the group's commands. */
 	b->merged.nr_pages = span;
-	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
-				 &b->cache, cmds, field);
-	if (!WARN_ON_ONCE(n <= 0)) {
-		b->asked += e->nr_pages;
-		b->nr = b->group_start + n;
-		b->ctx->cmd_entry_end[i - b->first] = b->nr;
-		return true;
-	}
-	/* Not reached: put the group back, take @e alone. */
-	b->merged.nr_pages = old;
-	dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, &b->merged,
-			     &b->cache, cmds, field);
-	return false;
+	b->asked += e->nr_pages;
+	b->grown = true;
+	return true;
 }
 
 /* vn_batch_add - entry @i's commands: merged into the group, or its own. */
@@ -761,9 +775,9 @@ static int vn_batch_add(struct vn_inv_batch *b, u32 i,
 	struct vn_dev *dev = b->dev;
 	int n;
 
-	if (vn_batch_merge(b, i, e, field))
+	if (vn_batch_merge(b, e))
 		return 0;
-	vn_close_group(b->ctx, b->first, b->group_first, i, b->nr);
+	vn_batch_close(b, i);
 	b->group_first = i;
 	b->group_start = b->nr;
 	n = dev->fmt->invalidate(&dev->hw, &dev->table, dev->vsid, e,

@@ -2050,9 +2050,11 @@ static void *race_slots(void *arg)
 	/*
 	 * EBADF: iommufd installs each new vEVENTQ at the lowest free fd and
 	 * ATTACH_TABLE takes it out again; a number we just opened or freed
-	 * can be that one, and then it is gone from under us.
+	 * can be that one, and then it is gone from under us. EBUSY: dup2()
+	 * onto a number another thread's open is installing at that moment
+	 * (dup2(2): Linux returns EBUSY in that race).
 	 */
-	struct eset slot_set = ESET(0, EBADF);
+	struct eset slot_set = ESET(0, EBADF, EBUSY);
 	int nfd, ret;
 
 	while (!rc.stop) {
