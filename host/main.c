@@ -788,7 +788,6 @@ static int vn_batch_add(struct vn_inv_batch *b, u32 i,
 	if (n < 0)
 		return n;
 	b->nr += n;
-	b->ctx->cmd_entry_end[i - b->first] = b->nr;
 	return 0;
 }
 

@@ -94,7 +94,8 @@ static void stale_case(struct __test_metadata *_metadata, const char *bdf,
 		SKIP(return, "lazy (%s) domain: unmap is deferred by design", type);
 
 	ret = edu_cmd("stale", shape);
-	if (ret == -ENOMEM)
+	/* Only "big" needs a free 4 MiB block */
+	if (ret == -ENOMEM && !strcmp(shape, "big"))
 		SKIP(return, "no free 4 MiB block");
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));

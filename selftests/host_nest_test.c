@@ -442,7 +442,6 @@ TEST_F(nest, asid_reused_after_detach)
 	ASSERT_EQ(0, vfio_edu_destroy(&v->edu, s2));
 }
 
-/* Is "vfio_nest: @what (pid <ours>)" in the kernel log? */
 /* Does the kernel log hold a vfio_nest line with @what? */
 static bool logged(const char *what)
 {
