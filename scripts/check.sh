@@ -35,13 +35,6 @@ result() {
 	return 1
 }
 
-# step NAME CMD...: run a harness step; it counts as one test.
-step() {
-	local name=$1 t=$SECONDS rc=0; shift
-	"$@" >"$RESULTS/step-$name.log" 2>&1 || rc=$?
-	result "$name" "$rc" $((SECONDS - t)) "$RESULTS/step-$name.log"
-}
-
 # tap_result NAME STATUS SECONDS: count a finished command that printed TAP
 # to results/step-NAME.log; each of its results counts as one test (a failing
 # command without a failing result counts one).
@@ -56,8 +49,9 @@ tap_result() {
 	printf '%-22s %5d s\n' "$name" "$secs" >>"$times"
 }
 
-# lane_step NAME CMD...: a step run inside a VM lane (a subshell): its
-# status and time go to results/step-NAME.{rc,secs} for fold_step.
+# lane_step NAME CMD...: run a harness step; its status and time go to
+# results/step-NAME.{rc,secs} for fold_step (a VM lane is a subshell, so
+# its steps are counted after the lanes).
 lane_step() {
 	local name=$1 t=$SECONDS rc=0; shift
 	"$@" >"$RESULTS/step-$name.log" 2>&1 || rc=$?
@@ -75,6 +69,12 @@ fold_step() {
 	else
 		result "$name" "$rc" "$secs" "$RESULTS/step-$name.log"
 	fi
+}
+
+# step NAME CMD...: run a harness step now; it counts as one test.
+step() {
+	lane_step "$@"
+	fold_step "$1"
 }
 
 finish() {
@@ -139,8 +139,8 @@ vm_counts() {
 	printf '%-22s %5s s\n' "vm $name" "$(cat "$RESULTS/$name/seconds" 2>/dev/null || echo '?')" >>"$times"
 }
 
-# lane JOB...: run VM jobs one after the other (a job is a profile name, or
-# "chain"; distro is one job too).
+# lane JOB...: run VM jobs one after the other (a job is a profile name,
+# "chain", "distro" or "static").
 run_job() {
 	local j=$1 t=$SECONDS
 	rm -f "$RESULTS/$j/counts"

@@ -22,7 +22,7 @@ work=$(mktemp -d /var/tmp/iommu-nest-mutants.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export TEST_TIMEOUT=${TEST_TIMEOUT:-300} VM_TIMEOUT=${VM_TIMEOUT:-900}
 
-# load NAME...: the selected lines of mutants.list as NAME|FILE|SUBST|PROFILE|PROGRAM
+# The selected lines of mutants.list, as NAME|FILE|SUBST|PROFILE|PROGRAM
 mapfile -t lines < <(grep -v '^#' "$TOP/scripts/mutants.list" | grep . |
 	sed 's/ | /|/g')
 if (($#)); then

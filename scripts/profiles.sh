@@ -58,7 +58,8 @@ profile_smmuv3_nest_kasan() { profile_smmuv3_nest; }
 profile_smmuv3_fuzz_kasan() { profile_smmuv3_nest; }
 
 # profile_flavour PROFILE: the test kernel flavour (scripts/kernel.sh) the
-# profile boots: "kasan" for *-kasan profiles, "debug" for the others.
+# profile boots: "kasan" for *-kasan profiles, "debug64k" for *-64k ones,
+# "debug" for the others.
 profile_flavour() {
 	case $1 in
 	*-kasan) echo kasan ;;
