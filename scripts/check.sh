@@ -88,7 +88,7 @@ finish() {
 
 # The dependency stage again, into an empty cache, in the background: proves
 # on every run that a fresh machine gets each artifact later steps read.
-bash "$TOP/scripts/deps-cold.sh" >"$RESULTS/step-deps-cold.log" 2>&1 &
+nice -n 19 bash "$TOP/scripts/deps-cold.sh" >"$RESULTS/step-deps-cold.log" 2>&1 &
 cold_pid=$!
 cold_t=$SECONDS
 
@@ -107,11 +107,11 @@ for fl in "${flavours[@]}"; do
 done
 [ -f "$TOP/vmm/qemu/build.sh" ] && { step qemu bash "$TOP/vmm/qemu/build.sh" || finish; }
 # Modules are built in the tree, one flavour at a time: each flavour's
-# initramfs is packed right after its build.
+# initramfs is packed right after its build (or both come from the cache
+# when no input changed).
 for fl in "${flavours[@]}"; do
 	kdir=$(bash "$TOP/scripts/kernel.sh" "$fl")
-	step "build-$fl" bash "$TOP/scripts/build.sh" "$kdir" || finish
-	bash "$TOP/scripts/initramfs.sh" "$kdir" "$RESULTS/initramfs-$fl.cpio"
+	step "build-$fl" bash "$TOP/scripts/build-image.sh" "$kdir" "$RESULTS/initramfs-$fl.cpio" || finish
 done
 kdir=$(bash "$TOP/scripts/kernel.sh" debug)
 

@@ -121,3 +121,18 @@ bench_tree() {
 	rsync -a --delete --exclude .git --exclude /results "$TOP/" "$tree/"
 	echo "$tree"
 }
+
+# inputs_hash [EXTRA...] -- PATH...: a 16-hex-digit key of the contents of
+# every file under PATHs that git tracks or would track (so uncommitted and
+# new files count), and of the EXTRA strings: the cache key of a step that
+# reads exactly those files.
+inputs_hash() {
+	local extra=()
+	while (($#)) && [ "$1" != -- ]; do extra+=("$1"); shift; done
+	shift
+	{
+		printf '%s\n' "${extra[@]}"
+		(cd "$TOP" && git ls-files -co --exclude-standard -z -- "$@" |
+			sort -z | xargs -0 sha256sum)
+	} | sha256sum | cut -c1-16
+}

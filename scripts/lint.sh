@@ -17,6 +17,18 @@ rc=0
 
 # C=2 rechecks every file, so the warnings of unchanged files are seen too.
 sparse=$(bash "$TOP/scripts/sparse.sh")
+
+# A pass is kept in the cache under the hash of everything lint reads: the
+# same inputs give the same verdict, so it is not recomputed (LINT_FORCE=1
+# recomputes it).
+key=$(inputs_hash "$(sha256sum "$kdir/Module.symvers")" "$sparse" \
+	"$(sha256sum "$src/scripts/checkpatch.pl")" "$(aarch64-linux-gnu-gcc --version | head -1)" \
+	-- guest host common selftests Kbuild Makefile scripts/lint.sh scripts/sparse.sh)
+pass=$CACHE/lint/$key
+if [ "${LINT_FORCE:-0}" != 1 ] && [ -s "$pass" ]; then
+	log "lint: inputs unchanged (key $key) since this pass: $(cat "$pass")"
+	exit 0
+fi
 dirs=("$TOP")
 [ -n "$(ls "$TOP"/selftests/kmod/*.c 2>/dev/null)" ] && dirs+=("$TOP/selftests/kmod")
 : >"$out/build.log"
@@ -63,5 +75,9 @@ else
 	log "lint: checkpatch --strict:"
 	grep -E '(ERROR|WARNING|CHECK):' "$out/checkpatch.txt" >&2 || cat "$out/checkpatch.txt" >&2
 	rc=1
+fi
+if ((rc == 0)); then
+	mkdir -p "$CACHE/lint"
+	echo "$(date -u +%FT%TZ): W=1 + sparse no warnings, checkpatch --strict $((${#kfiles[@]} + ${#ufiles[@]})) files clean" >"$pass"
 fi
 exit $rc

@@ -53,9 +53,6 @@ profile_smmuv3_nest() { QEMU=$(patched_qemu); smmuv3_machine; }
 # kmemleak and fault injection (the kasan kernel flavour); benchmarks stay
 # on smmuv3-nest.
 profile_smmuv3_nest_kasan() { profile_smmuv3_nest; }
-# The uAPI fuzzer on the same machine and kernel, in a VM of its own: it
-# runs beside smmuv3-nest-kasan in the other lane.
-profile_smmuv3_fuzz_kasan() { profile_smmuv3_nest; }
 
 # profile_flavour PROFILE: the test kernel flavour (scripts/kernel.sh) the
 # profile boots: "kasan" for *-kasan profiles, "debug64k" for *-64k ones,
