@@ -217,11 +217,11 @@ struct vfio_nest_info {
  * @flags: must be 0
  * @device_fd: a VFIO device cdev fd (/dev/vfio/devices/vfioN) bound to
  *             @iommufd; EBADF if not a file, ENODEV if not a VFIO device
+ *             opened through its cdev (a group's device fd is not)
  * @iommufd: the iommufd the device is bound to; EBADF if not a file,
- *           EBADFD if not an iommufd. Another iommufd is not detected up
- *           front: the attach then fails in iommufd (ENOENT/EINVAL) and
- *           only objects of the caller's own iommufds are involved
- * @dev_id: the device's object id in @iommufd; ENOENT if absent
+ *           EBADFD if not an iommufd, EXDEV if the device is not bound to
+ *           it (checked on the first attach of the device)
+ * @dev_id: the device's object id in @iommufd; ENOENT if it is not
  * @s2_pt_id: the VM's stage 2 in @iommufd: an IOAS id. The module maps
  *            its host page there and, when @s2_hwpt_id is 0, allocates a
  *            NEST_PARENT HWPT on it; ENOENT if it is not an IOAS
@@ -242,7 +242,7 @@ struct vfio_nest_info {
  *         root table size
  * @ttbr1: root of the upper VA range (IPA), 0 if TCR.EPD1
  * @mair: MAIR_EL1 layout; every attribute byte must be a defined encoding
- * @out_bad_field: on EINVAL/ERANGE/EPROTONOSUPPORT/EBADF/EBADFD/ENODEV/
+ * @out_bad_field: on EINVAL/ERANGE/EPROTONOSUPPORT/EBADF/EBADFD/ENODEV/EXDEV/
  *                 ENOENT/EEXIST/EBUSY, the enum vfio_nest_field that was
  *                 refused
  * @s2_hwpt_id: 0: the module allocates the stage 2 (a NEST_PARENT HWPT on

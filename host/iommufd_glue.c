@@ -213,6 +213,45 @@ int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
 	return 0;
 }
 
+/*
+ * vn_glue_check_binding - @device_file must be bound to @iommufd_file, as
+ * object @dev_id: every object of the attach is allocated in @iommufd_file
+ * while VFIO attaches the device through its own binding, so another
+ * iommufd would nest the device under objects of a different context.
+ * Only a cdev-opened device file is accepted: VFIO attaches only those to
+ * an iommufd page table (a group's device file has no cdev behind it).
+ */
+int vn_glue_check_binding(struct file *device_file, struct file *iommufd_file,
+			  u32 dev_id, u32 *field)
+{
+	struct inode *inode = file_inode(device_file);
+	struct iommufd_ctx *ictx;
+	struct vfio_device *vdev;
+	int id;
+
+	if (!S_ISCHR(inode->i_mode) || !inode->i_cdev) {
+		*field = VFIO_NEST_FIELD_DEVICE_FD;
+		return -ENODEV;
+	}
+	vdev = container_of(inode->i_cdev, struct vfio_device, cdev);
+	ictx = iommufd_ctx_from_file(iommufd_file);
+	if (IS_ERR(ictx)) {
+		*field = VFIO_NEST_FIELD_IOMMUFD;
+		return -EBADFD;
+	}
+	id = vfio_iommufd_get_dev_id(vdev, ictx);
+	iommufd_ctx_put(ictx);
+	if (id < 0) {
+		*field = VFIO_NEST_FIELD_IOMMUFD;
+		return -EXDEV;
+	}
+	if (id != dev_id) {
+		*field = VFIO_NEST_FIELD_DEV_ID;
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
 		    struct vn_hw *hw)
 {

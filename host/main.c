@@ -389,6 +389,10 @@ static struct vn_dev *vn_dev_probe(struct vn_ctx *ctx,
 	struct vn_dev *dev;
 	int ret;
 
+	ret = vn_glue_check_binding(device_file, iommufd_file, at->dev_id,
+				    field);
+	if (ret)
+		return ERR_PTR(ret);
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);

@@ -233,6 +233,8 @@ struct vn_dev {
 /* iommufd_glue.c: the only file that talks to iommufd and VFIO. */
 int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
 		      struct file **iommufd_file, u32 *field);
+int vn_glue_check_binding(struct file *device_file, struct file *iommufd_file,
+			  u32 dev_id, u32 *field);
 int vn_glue_hw_info(struct vn_ctx *ctx, struct file *iommufd_file, u32 dev_id,
 		    struct vn_hw *hw);
 int vn_glue_check_ioas(struct vn_ctx *ctx, struct file *iommufd_file,

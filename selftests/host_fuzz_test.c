@@ -5,7 +5,7 @@
  * nest (smmuv3-nest profile).
  *
  *   host_fuzz_test [--seed S] [--iters N] [--seconds T] [--race-seconds R]
- *                  [--threads N] [--trace-from K]
+ *                  [--min-ioctls M] [--threads N] [--trace-from K]
  *
  * (--iters 0: no operation cap, T seconds; `make fuzz` runs it that way.)
  *
@@ -29,7 +29,9 @@
  * replays with --seed S --iters K+1 --trace-from K.
  *
  * Phase 2 (racy): R seconds (default 10) of N threads (default 9) on one
- * /dev/vfio-nest file: ATTACH, INVALIDATE, DETACH, read, poll, GET_INFO,
+ * /dev/vfio-nest file, longer (up to R + 60 s) until both phases made M
+ * ioctls (default 0, so that a loaded machine still makes as many):
+ * ATTACH, INVALIDATE, DETACH, read, poll, GET_INFO,
  * DMA that faults, the file and the device/iommufd fd slots closed and
  * dup2()ed under the others, argument pages munmapped under them, and
  * poll() on the fd numbers where iommufd installs each new vEVENTQ before
@@ -100,6 +102,7 @@ struct opts {
 	unsigned long long iters;
 	double seconds;
 	double race_seconds;
+	unsigned long long min_ioctls;
 	unsigned int threads;
 	int64_t trace_from;
 };
@@ -131,6 +134,7 @@ static struct fz {
 	struct kind_stats race[NK];
 	unsigned long long failures;
 	unsigned long long ioctls;
+	unsigned long long p1_ioctls;
 	bool tracing;
 	char desc[512];
 } fz;
@@ -331,8 +335,11 @@ static int model_attach(const struct vfio_nest_attach_table *at,
 			return -EBUSY;
 		return model_check_table(at, field);
 	}
+	/* A first attach proves the device is bound to this iommufd. */
+	if (io->i == I_OTHER)
+		return -EXDEV;
 	*field = VFIO_NEST_FIELD_DEV_ID;
-	if (io->i == I_OTHER || at->dev_id != fz.v.edu.dev_id)
+	if (at->dev_id != fz.v.edu.dev_id)
 		return -ENOENT;
 	*field = VFIO_NEST_FIELD_S2_PT_ID;
 	if (at->s2_pt_id != fz.v.edu.ioas_id)
@@ -1858,6 +1865,8 @@ static void phase1(void)
 /* Phase 2: threads racing on one file                                     */
 
 #define RACE_PAGE	((void *)0x3f000000ull)
+/* How much longer than --race-seconds phase 2 may run to reach --min-ioctls */
+#define RACE_EXTRA_S	60
 
 static struct race {
 	volatile bool stop;
@@ -2226,6 +2235,9 @@ static int phase2(void)
 	ksft_print_msg("race: %u threads (%s) for %.0f s on one file\n", n,
 		       list, fz.o.race_seconds);
 	usleep((useconds_t)(fz.o.race_seconds * 1e6));
+	for (i = 0; i < RACE_EXTRA_S * 10 && fz.p1_ioctls +
+	     __atomic_load_n(&fz.ioctls, __ATOMIC_RELAXED) < fz.o.min_ioctls; i++)
+		usleep(100000);
 	rc.stop = true;
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
@@ -2326,7 +2338,7 @@ static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--seed S] [--iters N] [--seconds T] [--race-seconds R]\n"
-		"          [--threads N] [--trace-from K]\n", prog);
+		"          [--min-ioctls M] [--threads N] [--trace-from K]\n", prog);
 	exit(KSFT_FAIL);
 }
 
@@ -2337,6 +2349,7 @@ static void parse(int argc, char **argv)
 		{ "iters", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 't' },
 		{ "race-seconds", required_argument, NULL, 'r' },
+		{ "min-ioctls", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "trace-from", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2350,7 +2363,7 @@ static void parse(int argc, char **argv)
 	fz.o.race_seconds = 10;
 	fz.o.threads = 9;
 	fz.o.trace_from = -1;
-	while ((c = getopt_long(argc, argv, "s:n:t:r:j:x:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:t:r:m:j:x:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			fz.o.seed = strtoull(optarg, NULL, 0);
@@ -2364,6 +2377,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'r':
 			fz.o.race_seconds = strtod(optarg, NULL);
+			break;
+		case 'm':
+			fz.o.min_ioctls = strtoull(optarg, NULL, 0);
 			break;
 		case 'j':
 			fz.o.threads = strtoul(optarg, NULL, 0);
@@ -2391,9 +2407,10 @@ int main(int argc, char **argv)
 
 	parse(argc, argv);
 	/* First, so that a crash still leaves the seed on the console. */
-	printf("# host_fuzz_test: seed %llu iters %llu seconds %.0f race-seconds %.0f threads %u\n",
-	       fz.o.seed, fz.o.iters, fz.o.seconds, fz.o.race_seconds,
-	       fz.o.threads);
+	printf("# host_fuzz_test: seed %llu iters %llu seconds %.0f",
+	       fz.o.seed, fz.o.iters, fz.o.seconds);
+	printf(" race-seconds %.0f min-ioctls %llu threads %u\n",
+	       fz.o.race_seconds, fz.o.min_ioctls, fz.o.threads);
 	fflush(stdout);
 	ksft_print_header();
 	ksft_set_plan(3);
@@ -2467,6 +2484,7 @@ int main(int argc, char **argv)
 			 fz.o.seed, fz.op);
 
 	fz.op = ULLONG_MAX;
+	fz.p1_ioctls = fz.ioctls;
 	fz.ioctls = 0;
 	if (fz.o.threads && fz.o.race_seconds > 0) {
 		ret = phase2();
@@ -2477,6 +2495,11 @@ int main(int argc, char **argv)
 			       fz.o.threads, fz.ioctls, (t2 - t1) / 1e9);
 		if (ret)
 			ksft_print_msg("race: %s\n", strerror(-ret));
+		if (fz.p1_ioctls + fz.ioctls < fz.o.min_ioctls) {
+			ksft_print_msg("%llu ioctls in all, fewer than --min-ioctls %llu\n",
+				       fz.p1_ioctls + fz.ioctls, fz.o.min_ioctls);
+			ret = -ETIME;
+		}
 		ksft_test_result(!ret && fz.failures == (unsigned long long)fails,
 				 "racing_threads (%u threads)\n", fz.o.threads);
 	} else {

@@ -346,6 +346,29 @@ TEST_F(nest, attach_errors)
 }
 
 /*
+ * The objects of an attach are allocated in the iommufd named, while VFIO
+ * attaches the device through its own binding: another iommufd is refused
+ * up front, even one where the device's id names an object.
+ */
+TEST_F(nest, attach_refused_with_another_iommufd)
+{
+	struct vmm *v = &self->v;
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct vfio_nest_attach_table at = attach_args(v, ASID);
+	int other = open("/dev/iommu", O_RDWR);
+
+	ASSERT_LE(0, other);
+	do {
+		ASSERT_EQ(0, ioctl(other, IOMMU_IOAS_ALLOC, &ioas));
+	} while (ioas.out_ioas_id < v->edu.dev_id);
+	at.iommufd = other;
+	EXPECT_ERRNO(EXDEV, ioctl(v->fd, VFIO_NEST_ATTACH_TABLE, &at));
+	EXPECT_EQ(VFIO_NEST_FIELD_IOMMUFD, at.out_bad_field);
+	close(other);
+	EXPECT_EQ(0, attach_table(v, ASID));
+}
+
+/*
  * The HWPT form: the VMM allocates the NEST_PARENT stage 2 itself and the
  * table nests over it; DMA goes through both stages, DETACH_TABLE hands the
  * device back to that HWPT, and nothing of the module stays on it.
