@@ -370,8 +370,9 @@ struct vfio_nest_inv_entry {
  * @flags: must be 0
  * @device_fd: a device attached through this file (ENOENT otherwise)
  * @entry_len: sizeof(struct vfio_nest_inv_entry) as userspace knows it;
- *             EINVAL if shorter than the first version, a longer entry must
- *             have a zero tail (E2BIG)
+ *             EINVAL if shorter than the first version or longer than 4096
+ *             (whatever the host's page size), a longer entry must have a
+ *             zero tail (E2BIG)
  * @entry_num: input: number of entries (0..VFIO_NEST_INV_MAX_ENTRIES,
  *             EINVAL beyond); output: number of entries fully handled, so
  *             on error entries[@entry_num] is the one that failed

@@ -808,7 +808,7 @@ static int vn_inv_check_args(const struct vfio_nest_invalidate *inv,
 		return -EINVAL;
 	}
 	if (inv->entry_len < sizeof(struct vfio_nest_inv_entry) ||
-	    inv->entry_len > PAGE_SIZE) {
+	    inv->entry_len > VN_INV_ENTRY_LEN_MAX) {
 		*field = VFIO_NEST_FIELD_ENTRY_LEN;
 		return -EINVAL;
 	}

@@ -38,6 +38,8 @@ struct poll_table_struct;
 #define VN_SWITCH_INV_TRIES	3
 /* Invalidation entries copied from userspace at a time. */
 #define VN_INV_FETCH		64
+/* Longest invalidation entry: fixed, so 4K/16K/64K hosts answer alike. */
+#define VN_INV_ENTRY_LEN_MAX	4096
 
 /**
  * struct vn_hw - what the IOMMU behind a device offers

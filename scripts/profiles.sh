@@ -53,6 +53,9 @@ profile_smmuv3_nest() { QEMU=$(patched_qemu); smmuv3_machine; }
 # kmemleak and fault injection (the kasan kernel flavour); benchmarks stay
 # on smmuv3-nest.
 profile_smmuv3_nest_kasan() { profile_smmuv3_nest; }
+# The host path on a 64K-page host kernel (debug64k): the VM's stage 2
+# has a 64K granule under the guest's 4K/16K/64K stage-1 tables.
+profile_smmuv3_nest_64k() { profile_smmuv3_nest; }
 
 # profile_flavour PROFILE: the test kernel flavour (scripts/kernel.sh) the
 # profile boots: "kasan" for *-kasan profiles, "debug64k" for *-64k ones,

@@ -79,6 +79,8 @@ static const char *const kind_names[NK] = {
 #define ENT_BYTES	((size_t)VFIO_NEST_INV_MAX_ENTRIES * 4096 + 65536)
 #define FAULT_SIZE	sizeof(struct vfio_nest_fault)
 #define ENTRY_SIZE	sizeof(struct vfio_nest_inv_entry)
+/* The longest entry_len the uAPI accepts, whatever the page size */
+#define ENTRY_LEN_MAX	4096
 #define MAX_FAILS_SHOWN	40
 
 /* What an fd given as device_fd / iommufd is to the module */
@@ -1229,7 +1231,8 @@ static void op_invalidate(void)
 	if (rng_pct(r, 15)) {
 		const uint64_t lens[] = {
 			0, 1, ENTRY_SIZE - 1, ENTRY_SIZE + 1, ENTRY_SIZE + 8,
-			64, 4096, fz.page, fz.page + 1, UINT32_MAX, 0x80000000u,
+			64, 4096, ENTRY_LEN_MAX + 1, fz.page + 1, UINT32_MAX,
+			0x80000000u,
 		};
 
 		len = rng_pct(r, 70) ? RNG_PICK(r, lens) :
@@ -1248,7 +1251,7 @@ static void op_invalidate(void)
 
 	/* Where: the entry area; near its guard; or a bad pointer */
 	base = fz.ents + 8 * rng_below(r, 64);
-	if (len >= ENTRY_SIZE && len <= fz.page && nwrite &&
+	if (len >= ENTRY_SIZE && len <= ENTRY_LEN_MAX && nwrite &&
 	    (uint64_t)nwrite * len <= fz.ents_len - 512 && rng_pct(r, 8)) {
 		/* entries from some index on lie beyond the guard */
 		avail = (uint64_t)rng_below(r, nwrite) * len +
@@ -1264,7 +1267,8 @@ static void op_invalidate(void)
 	} else {
 		inv.entries_uptr = (uintptr_t)base;
 	}
-	if (!bad_uptr && len > ENTRY_SIZE && len <= fz.page && rng_pct(r, 30))
+	if (!bad_uptr && len > ENTRY_SIZE && len <= ENTRY_LEN_MAX &&
+	    rng_pct(r, 30))
 		tailnz = true;
 	for (i = 0; !bad_uptr && i < nwrite; i++) {
 		p = base + (uint64_t)i * len;
@@ -1296,7 +1300,7 @@ static void op_invalidate(void)
 	} else if (inv.__reserved || inv.__reserved2) {
 		want = EINVAL;
 		efield = VFIO_NEST_FIELD_RESERVED;
-	} else if (len < ENTRY_SIZE || len > fz.page) {
+	} else if (len < ENTRY_SIZE || len > ENTRY_LEN_MAX) {
 		want = EINVAL;
 		efield = VFIO_NEST_FIELD_ENTRY_LEN;
 	} else if (n > VFIO_NEST_INV_MAX_ENTRIES) {

@@ -592,6 +592,7 @@ TEST_F(nest, invalidate_errors)
 	INV_ERR(ENOENT, DEVICE_FD, inv.device_fd = v->edu.iommufd);
 	INV_ERR(EINVAL, ENTRY_LEN, inv.entry_len = 8);
 	INV_ERR(EINVAL, ENTRY_LEN, inv.entry_len = 8192);
+	INV_ERR(EINVAL, ENTRY_LEN, inv.entry_len = 4097);	/* any page size */
 	INV_ERR(EINVAL, ENTRY_NUM,
 		inv.entry_num = VFIO_NEST_INV_MAX_ENTRIES + 1);
 	INV_ERR(EFAULT, NONE, inv.entries_uptr = 0);
