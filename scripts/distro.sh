@@ -3,8 +3,9 @@
 #
 # distro.sh [ABI...]: the distro kernel matrix (make check step "distro").
 # For each of Debian's own arm64 kernels (default: the newest 6.1 of bookworm
-# and 6.12 of bookworm-backports; DISTRO_KERNELS or ABI arguments, e.g.
-# "6.1.0-56 6.12.95+deb12", override):
+# and 6.12 of bookworm-backports, and that 6.12's 16K-page flavour
+# arm64-16k; DISTRO_KERNELS or ID arguments, e.g. "6.1.0-56 6.12.95+deb12
+# 6.12.95+deb12-16k", override; an ID is an ABI, -16k for arm64-16k):
 #   1. fetch linux-image/-headers/-kbuild with the private apt state and unpack
 #      them under $CACHE/distro/ABI (scripts/distro/fetch.sh; never installed);
 #   2. `dkms add/build/install` the project with its dkms.conf against the real
@@ -19,7 +20,7 @@
 # Exits non-zero only on a regression: a build failure that is not a known gap
 # (scripts/distro/known-gaps), a host module that dkms installs on a kernel
 # without IOMMUFD, a guest module that does not load, or a failing test.
-# Logs: results/distro/ABI/. Environment: DISTRO_KERNELS, DISTRO_SRC (test
+# Logs: results/distro/ID/. Environment: DISTRO_KERNELS, DISTRO_SRC (test
 # another source tree, e.g. a compat fix in progress), DISTRO_PROFILES
 # (default "viommu viommu-pgt"), DISTRO_RUNLIST, VM_TIMEOUT.
 set -uo pipefail
@@ -51,10 +52,11 @@ known_gap() {
 }
 
 # The default kernels: the newest 6.1 and 6.12 flavour-arm64 ABIs the private
-# bookworm arm64 state lists (bookworm + security, bookworm-backports),
-# re-resolved once a week, and whenever the cached list is missing.
+# bookworm arm64 state lists (bookworm + security, bookworm-backports), and
+# the arm64-16k flavour of the newest series that has one; re-resolved once
+# a week, and whenever the cached list is missing.
 resolve_kernels() {
-	local list=$CACHE/distro/kernels.list st=$CACHE/apt/bookworm-arm64
+	local list=$CACHE/distro/kernel-ids.list st=$CACHE/apt/bookworm-arm64
 	if [ -s "$list" ] && [ -z "$(find "$list" -mtime +7)" ]; then
 		cat "$list"
 		return
@@ -74,6 +76,8 @@ resolve_kernels() {
 				a = substr($0, RSTART + 14, RLENGTH - 20); print v, a } }' |
 			awk -v s="$series" 'index($1, s ".") == 1')
 		[ -n "$best" ] && echo "$best"
+		[ -n "$best" ] && papt_cache bookworm-arm64 show "linux-image-$best-arm64-16k" >/dev/null 2>&1 &&
+			echo "$best-16k"
 	done >"$list.new"
 	if [ -s "$list.new" ]; then
 		mv "$list.new" "$list"
@@ -143,7 +147,7 @@ boot_profile() {
 	vm_boot "$root/boot/vmlinuz-$kver" "$rd/initramfs.cpio" "$rd/console.log" \
 		"$(vm_cmdline distro "nest.timeout=${TEST_TIMEOUT:-600}")" "${VM_TIMEOUT:-600}" || true
 	local vsecs=$((SECONDS - vt))
-	vm_count "$rd/console.log" "distro-$abi-$prof" "$extra/tests.list" >"$rd/tests.txt"
+	vm_count "$rd/console.log" "distro-$id-$prof" "$extra/tests.list" >"$rd/tests.txt"
 	p=$VM_PASSED f=$VM_FAILED s=$VM_SKIPPED
 	local loaded=no
 	grep -q '^ok 1 virtio_iommu_pgt loaded' "$rd/console.log" && loaded=yes
@@ -170,26 +174,28 @@ works=()
 trap 'rm -rf "${works[@]}"' EXIT
 echo "distro: ${#kernels[@]} Debian arm64 kernel(s): ${kernels[*]}; source $SRC"
 row kernel module built loaded tests
-for abi in "${kernels[@]}"; do
+for id in "${kernels[@]}"; do
 	kt=$SECONDS
+	abi=${id%-16k}
 	kver=$abi-arm64
-	log_dir=$OUT/$abi
+	[ "$id" = "$abi" ] || kver=$abi-arm64-16k
+	log_dir=$OUT/$id
 	rm -rf "$log_dir"
 	mkdir -p "$log_dir"
-	root=$(bash "$TOP/scripts/distro/fetch.sh" "$abi" 2>"$log_dir/fetch.log") || {
+	root=$(bash "$TOP/scripts/distro/fetch.sh" "$id" 2>"$log_dir/fetch.log") || {
 		cat "$log_dir/fetch.log" >&2
 		row "$kver" '*' "FETCH FAILED" - - "log $log_dir/fetch.log"
 		regressions=$((regressions + 1))
 		continue
 	}
 	hdr=$root/usr/src/linux-headers-$kver
-	dver=$(cat "$CACHE/distro/$abi/version")
+	dver=$(cat "$CACHE/distro/$id/version")
 	kcfg=$hdr/.config
 	missing=$(for o in IOMMUFD ARM_SMMU_V3_IOMMUFD; do grep -qE "^CONFIG_$o=(y|m)$" "$kcfg" || echo -n "$o "; done)
 
 	# 2. dkms, private trees (as scripts/dkms-test.sh); the build log is kept.
 	# (one work dir per run: other work trees may run make check meanwhile)
-	w=$(mktemp -d "$CACHE/distro/$abi/work.XXXXXX")
+	w=$(mktemp -d "$CACHE/distro/$id/work.XXXXXX")
 	works+=("$w")
 	mkdir -p "$w"/{src,dkms,root/lib/modules/"$kver"}
 	rsync -a --exclude .git --exclude results --exclude selftests/out \

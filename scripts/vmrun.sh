@@ -3,9 +3,10 @@
 # after lib.sh): the initramfs with its test list, the QEMU command line, and
 # the result count read from the console.
 #
-# A profile (scripts/profiles.sh) sets QEMU, QEMU_ARGS, MEM and optionally
-# FIRMWARE (a UEFI image: -bios, which loads -kernel/-initrd/-append over
-# fw_cfg) and KERNEL_ARGS (added to the kernel command line).
+# A profile (scripts/profiles.sh) sets QEMU, QEMU_ARGS, MEM, SMP (vCPUs)
+# and optionally FIRMWARE (a UEFI image: -bios, which loads
+# -kernel/-initrd/-append over fw_cfg) and KERNEL_ARGS (added to the kernel
+# command line).
 
 # vm_initrd BASE LIST OUT: BASE (initramfs.sh's archive) followed by a second
 # archive that holds LIST as /tests.list (the kernel unpacks both in order).
@@ -30,13 +31,13 @@ vm_cmdline() {
 }
 
 # vm_boot IMAGE INITRD LOG CMDLINE [TIMEOUT]: boot the profile's machine
-# (TCG, -cpu max, 2 vCPUs) with IMAGE and INITRD, console to LOG; killed
+# (TCG, -cpu max, SMP vCPUs, default 2) with IMAGE and INITRD, console to LOG; killed
 # after TIMEOUT s (VM_TIMEOUT, default 1500). Returns QEMU's status (137:
 # killed). Runs in the background when VM_BACKGROUND=1 (pid in VM_PID).
 vm_boot() {
 	local image=$1 initrd=$2 logf=$3 cmdline=$4 to=${5:-${VM_TIMEOUT:-1500}}
 	local cmd=(timeout -s KILL "$to" "$QEMU" -nographic -no-reboot -nic none
-		   -cpu max -smp 2 -m "$MEM" "${QEMU_ARGS[@]}"
+		   -cpu max -smp "${SMP:-2}" -m "$MEM" "${QEMU_ARGS[@]}"
 		   ${FIRMWARE:+-bios "$FIRMWARE"}
 		   -kernel "$image" -initrd "$initrd" -append "$cmdline")
 	if [ "${VM_BACKGROUND:-0}" = 1 ]; then

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# distro/fetch.sh ABI: download Debian's arm64 kernel ABI (e.g. 6.1.0-56 or
-# 6.12.95+deb12) through the private apt states and unpack it, never install
-# it, into $CACHE/distro/ABI/root:
-#   linux-image-ABI-arm64         arm64  vmlinuz + modules (booted in QEMU)
-#   linux-headers-ABI-arm64       arm64  flavour headers, .config, Module.symvers
+# distro/fetch.sh ID: download Debian's arm64 kernel ID through the private
+# apt states and unpack it, never install it, into $CACHE/distro/ID/root.
+# ID is an ABI (e.g. 6.1.0-56 or 6.12.95+deb12: flavour arm64, 4K pages) or
+# an ABI with -16k (flavour arm64-16k, 16K pages). With FLAVOUR that one:
+#   linux-image-ABI-FLAVOUR       arm64  vmlinuz + modules (booted in QEMU)
+#   linux-headers-ABI-FLAVOUR     arm64  flavour headers, .config, Module.symvers
 #   linux-headers-ABI-common      all    common headers
 #   linux-kbuild-*                amd64  host tools (fixdep, modpost) for this machine
 # The flavour Makefile's absolute include of /usr/src/linux-headers-ABI-common
-# is pointed at the unpacked copy. Prints the unpacked root. Cached by ABI.
+# is pointed at the unpacked copy. Prints the unpacked root. Cached by ID.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-abi=${1:?usage: distro/fetch.sh ABI}
-dir=$CACHE/distro/$abi
+id=${1:?usage: distro/fetch.sh ID}
+case $id in
+*-16k) abi=${id%-16k} flavour=arm64-16k ;;
+*) abi=$id flavour=arm64 ;;
+esac
+dir=$CACHE/distro/$id
 root=$dir/root
 if [ -e "$dir/.fetched" ]; then
 	echo "$root"
@@ -22,7 +27,7 @@ if [ -e "$dir/.fetched" ]; then
 fi
 # Several work trees may run make check at once: one fetch per ABI.
 mkdir -p "$CACHE/distro"
-exec 9>"$CACHE/distro/.$abi.lock"
+exec 9>"$CACHE/distro/.$id.lock"
 flock 9
 if [ -e "$dir/.fetched" ]; then
 	echo "$root"
@@ -30,7 +35,7 @@ if [ -e "$dir/.fetched" ]; then
 fi
 rm -rf "$dir"
 mkdir -p "$dir/debs"
-img=linux-image-$abi-arm64 hdr=linux-headers-$abi-arm64 com=linux-headers-$abi-common
+img=linux-image-$abi-$flavour hdr=linux-headers-$abi-$flavour com=linux-headers-$abi-common
 
 # The flavour headers name the kbuild package they need (linux-kbuild-6.1 or
 # linux-kbuild-ABI); only the amd64 build runs on this machine.
@@ -63,7 +68,7 @@ find "$root/usr/src" "$root/usr/lib" -maxdepth 3 -type l 2>/dev/null | while rea
 	case $t in /usr/*) ln -sfn "$root$t" "$l" ;; esac
 done
 # Debian generates modules.dep at install time; the VM initramfs needs it.
-kver=$abi-arm64
+kver=$abi-$flavour
 [ -d "$root/lib/modules/$kver" ] || die "$img has no lib/modules/$kver"
 depmod -b "$root" "$kver"
 touch "$dir/.fetched"
