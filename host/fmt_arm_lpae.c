@@ -17,6 +17,7 @@
 #include <linux/log2.h>
 #include <linux/string.h>
 
+#include "../common/vfio_nest_lpae_field.h"
 #include "nest.h"
 
 /* SMMU_IDR0 */
@@ -157,47 +158,16 @@ static void arm_lpae_caps_from_hw(struct vn_hw *hw)
 		      (idr3 & SMMU_IDR3_FWB);
 }
 
-static const struct {
-	const char *name;
-	u32 field;
-} arm_lpae_fields[] = {
-	{ "tcr", VFIO_NEST_FIELD_TCR },
-	{ "tcr.t0sz", VFIO_NEST_FIELD_TCR_T0SZ },
-	{ "tcr.t1sz", VFIO_NEST_FIELD_TCR_T1SZ },
-	{ "tcr.tg0", VFIO_NEST_FIELD_TCR_TG0 },
-	{ "tcr.tg1", VFIO_NEST_FIELD_TCR_TG1 },
-	{ "tcr.sh0", VFIO_NEST_FIELD_TCR_SH0 },
-	{ "tcr.sh1", VFIO_NEST_FIELD_TCR_SH1 },
-	{ "tcr.epd0", VFIO_NEST_FIELD_TCR_EPD },
-	{ "tcr.epd1", VFIO_NEST_FIELD_TCR_EPD },
-	{ "tcr.ips", VFIO_NEST_FIELD_TCR_IPS },
-	{ "tcr.ha", VFIO_NEST_FIELD_TCR_HA },
-	{ "tcr.hd", VFIO_NEST_FIELD_TCR_HD },
-	{ "tcr.as", VFIO_NEST_FIELD_TCR_AS },
-	{ "ttbr0", VFIO_NEST_FIELD_TTBR0 },
-	{ "ttbr1", VFIO_NEST_FIELD_TTBR1 },
-	{ "mair", VFIO_NEST_FIELD_MAIR },
-	{ "asid", VFIO_NEST_FIELD_ASID },
-};
-
 static int arm_lpae_validate(const struct vn_hw *hw,
 			     const struct vn_table *table, u64 ipa_size,
 			     u32 *field)
 {
 	const char *name = NULL;
-	unsigned int i;
 	int ret;
 
 	ret = arm_lpae_cfg_validate(&hw->caps, &table->lpae, ipa_size, &name);
-	if (!ret)
-		return 0;
-	*field = VFIO_NEST_FIELD_TCR;
-	for (i = 0; name && i < ARRAY_SIZE(arm_lpae_fields); i++) {
-		if (!strcmp(name, arm_lpae_fields[i].name)) {
-			*field = arm_lpae_fields[i].field;
-			break;
-		}
-	}
+	if (ret)
+		*field = vfio_nest_lpae_field(name);
 	return ret;
 }
 

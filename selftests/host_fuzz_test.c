@@ -59,6 +59,7 @@
 #include <sys/wait.h>
 
 #include "host_fuzz_util.h"
+#include "vfio_nest_lpae_field.h"
 
 enum kind {
 	K_VERSION, K_INFO, K_ATTACH, K_DETACH, K_INVALIDATE, K_BADNUM,
@@ -207,38 +208,6 @@ static int xioctl(int fd, unsigned long cmd, void *arg)
 /* ---------------------------------------------------------------------- */
 /* The model of the module's checks                                        */
 
-static uint32_t lpae_field(const char *name)
-{
-	static const struct {
-		const char *name;
-		uint32_t field;
-	} map[] = {
-		{ "tcr", VFIO_NEST_FIELD_TCR },
-		{ "tcr.t0sz", VFIO_NEST_FIELD_TCR_T0SZ },
-		{ "tcr.t1sz", VFIO_NEST_FIELD_TCR_T1SZ },
-		{ "tcr.tg0", VFIO_NEST_FIELD_TCR_TG0 },
-		{ "tcr.tg1", VFIO_NEST_FIELD_TCR_TG1 },
-		{ "tcr.sh0", VFIO_NEST_FIELD_TCR_SH0 },
-		{ "tcr.sh1", VFIO_NEST_FIELD_TCR_SH1 },
-		{ "tcr.epd0", VFIO_NEST_FIELD_TCR_EPD },
-		{ "tcr.epd1", VFIO_NEST_FIELD_TCR_EPD },
-		{ "tcr.ips", VFIO_NEST_FIELD_TCR_IPS },
-		{ "tcr.ha", VFIO_NEST_FIELD_TCR_HA },
-		{ "tcr.hd", VFIO_NEST_FIELD_TCR_HD },
-		{ "tcr.as", VFIO_NEST_FIELD_TCR_AS },
-		{ "ttbr0", VFIO_NEST_FIELD_TTBR0 },
-		{ "ttbr1", VFIO_NEST_FIELD_TTBR1 },
-		{ "mair", VFIO_NEST_FIELD_MAIR },
-		{ "asid", VFIO_NEST_FIELD_ASID },
-	};
-	unsigned int i;
-
-	for (i = 0; name && i < ARRAY_SIZE(map); i++)
-		if (!strcmp(name, map[i].name))
-			return map[i].field;
-	return VFIO_NEST_FIELD_TCR;
-}
-
 /*
  * The table checks of ATTACH_TABLE (ipa_size, host_ipa, the shared
  * configuration rules, no root in the host page): errno, *field.
@@ -268,7 +237,7 @@ static int model_check_table(const struct vfio_nest_attach_table *at,
 		return -ERANGE;
 	ret = arm_lpae_cfg_validate(&fz.caps, &cfg, ipa_size, &name);
 	if (ret) {
-		*field = lpae_field(name);
+		*field = vfio_nest_lpae_field(name);
 		return ret;
 	}
 	*field = VFIO_NEST_FIELD_TTBR0;
