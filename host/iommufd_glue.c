@@ -214,12 +214,16 @@ int vn_glue_get_files(int device_fd, int iommufd, struct file **device_file,
 }
 
 /*
- * vn_glue_check_binding - @device_file must be bound to @iommufd_file, as
- * object @dev_id: every object of the attach is allocated in @iommufd_file
- * while VFIO attaches the device through its own binding, so another
- * iommufd would nest the device under objects of a different context.
- * Only a cdev-opened device file is accepted: VFIO attaches only those to
- * an iommufd page table (a group's device file has no cdev behind it).
+ * vn_glue_check_binding - the device of @device_file must be bound to
+ * @iommufd_file, as object @dev_id: every object of the attach is allocated
+ * in @iommufd_file while VFIO attaches the device through its own binding,
+ * so another iommufd would nest the device under objects of a different
+ * context. (The binding belongs to the device, not to this file: a second
+ * open of its cdev passes, and VFIO refuses its attach later.) Only a
+ * cdev-opened device file is accepted: VFIO attaches only those to an
+ * iommufd page table; a group's device file is an anonymous inode. The
+ * dev_set lock keeps the binding from going away while it is read, as
+ * VFIO's own callers of vfio_iommufd_get_dev_id() do.
  */
 int vn_glue_check_binding(struct file *device_file, struct file *iommufd_file,
 			  u32 dev_id, u32 *field)
@@ -239,7 +243,9 @@ int vn_glue_check_binding(struct file *device_file, struct file *iommufd_file,
 		*field = VFIO_NEST_FIELD_IOMMUFD;
 		return -EBADFD;
 	}
+	mutex_lock(&vdev->dev_set->lock);
 	id = vfio_iommufd_get_dev_id(vdev, ictx);
+	mutex_unlock(&vdev->dev_set->lock);
 	iommufd_ctx_put(ictx);
 	if (id < 0) {
 		*field = VFIO_NEST_FIELD_IOMMUFD;

@@ -11,6 +11,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$1 out=$2
+# Extra payloads are not part of the key: build without the cache.
+if [ -n "${EXTRA_DIR:-}" ]; then
+	bash "$TOP/scripts/build.sh" "$kdir"
+	exec bash "$TOP/scripts/initramfs.sh" "$kdir" "$out"
+fi
 key=$(inputs_hash "$(sha256sum "$kdir/Module.symvers")" \
 	"$(sha256sum "$(busybox_arm64)")" "$(aarch64-linux-gnu-gcc --version | head -1)" \
 	"VIOMMU_PGT_TEST=1" -- guest host common selftests Kbuild Makefile \
@@ -18,7 +23,11 @@ key=$(inputs_hash "$(sha256sum "$kdir/Module.symvers")" \
 	scripts/busybox-applets scripts/lib.sh)
 base=$CACHE/build/$(basename "$kdir")
 c=$base-$key
-if [ -e "$c/.done" ]; then
+mkdir -p "$CACHE/build"
+# One lock per kernel: other work trees may run make check meanwhile.
+exec 9>"$base.lock"
+flock 9
+if [ -e "$c/.done" ] && [ -s "$c/initramfs.cpio" ] && [ -s "$c/selftests-out.tar" ]; then
 	rm -rf "$TOP/selftests/out"
 	tar -xf "$c/selftests-out.tar" -C "$TOP/selftests"
 	cp "$c/initramfs.cpio" "$out"
@@ -27,11 +36,11 @@ if [ -e "$c/.done" ]; then
 fi
 bash "$TOP/scripts/build.sh" "$kdir"
 bash "$TOP/scripts/initramfs.sh" "$kdir" "$out"
-rm -rf "$c.tmp" && mkdir -p "$c.tmp"
-cp "$out" "$c.tmp/initramfs.cpio"
-tar -cf "$c.tmp/selftests-out.tar" -C "$TOP/selftests" out
-touch "$c.tmp/.done"
-rm -rf "$c" && mv "$c.tmp" "$c"
+tmp=$(mktemp -d "$c.tmp.XXXXXX")
+cp "$out" "$tmp/initramfs.cpio"
+tar -cf "$tmp/selftests-out.tar" -C "$TOP/selftests" out
+touch "$tmp/.done"
+rm -rf "$c" && mv "$tmp" "$c"
 # Keep the two newest builds per kernel.
-ls -dt "$base"-* | grep -v '\.tmp$' | tail -n +3 | xargs -r rm -rf
+ls -dt "$base"-* | grep -v '\.tmp\.\|\.lock$' | tail -n +3 | xargs -r rm -rf
 log "build: built and cached as $c"

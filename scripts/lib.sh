@@ -122,17 +122,26 @@ bench_tree() {
 	echo "$tree"
 }
 
-# inputs_hash [EXTRA...] -- PATH...: a 16-hex-digit key of the contents of
-# every file under PATHs that git tracks or would track (so uncommitted and
-# new files count), and of the EXTRA strings: the cache key of a step that
-# reads exactly those files.
+# inputs_hash [EXTRA...] -- PATH...: a 16-hex-digit key of the contents
+# and modes of every file under PATHs that git tracks or would track (so
+# uncommitted and new files count; a tree without git: every file), and of
+# the EXTRA strings: the cache key of a step that reads exactly those files.
 inputs_hash() {
 	local extra=()
 	while (($#)) && [ "$1" != -- ]; do extra+=("$1"); shift; done
 	shift
 	{
 		printf '%s\n' "${extra[@]}"
-		(cd "$TOP" && git ls-files -co --exclude-standard -z -- "$@" |
-			sort -z | xargs -0 sha256sum)
+		(
+			cd "$TOP" || exit 1
+			if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+				git ls-files -co --exclude-standard -z -- "$@"
+			else
+				find "$@" -type f -print0
+			fi | sort -zu | while IFS= read -r -d '' f; do
+				# a tracked file deleted from the tree counts as absent
+				[ -f "$f" ] && printf '%s %s\n' "$(stat -c %a "$f")" "$(sha256sum "$f")"
+			done
+		)
 	} | sha256sum | cut -c1-16
 }

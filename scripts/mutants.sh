@@ -5,7 +5,8 @@
 # scripts/mutants.list (or only NAMEs): copy the tree, apply the mutation
 # (a perl substitution that must match), rebuild, boot its profile with the test
 # that should catch it, and classify the run:
-#   killed     a test failed by an assertion (the mutation was seen)
+#   killed     a test failed by an assertion, or kmemleak reported a leak
+#              (the mutation was seen)
 #   timeout    a test or the VM timed out (not a kill: the list must name a
 #              test that fails fast)
 #   SURVIVED   every test passed
@@ -48,6 +49,9 @@ run() {
 		 sed -E 's/^not ok [0-9]+ //' | sort -u |
 		 awk '{ n++; if (n <= 3) s = s (n > 1 ? ", " : "") $1 }
 		      END { if (n) printf "%d: %s%s", n, s, (n > 3 ? ", ..." : "") }')
+	# A leak fails the VM through kmemleak's report, not a test.
+	[ -z "$failed" ] && grep -q 'unreferenced object' "$out/$tag.console.log" 2>/dev/null &&
+		failed="kmemleak: $(grep -c 'unreferenced object' "$out/$tag.console.log") unreferenced object(s)"
 	if ((rc != 0)) && grep -qE 'killed after|terminated by timeout|### END .* rc=137 ' \
 		"$out/$tag.console.log" "$log" 2>/dev/null; then
 		echo "timeout ${failed:--}"

@@ -70,7 +70,7 @@ fi
 [ -s "$list" ] || die "no tests for profile $profile"
 
 FIRMWARE="" KERNEL_ARGS=""
-QEMU_OVERRIDE=$qemu "$fn"
+QEMU_OVERRIDE=${qemu:-${QEMU_OVERRIDE:-}} "$fn"
 base=$RESULTS/initramfs-$flavour.cpio
 [ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
 vm_initrd "$base" "$list" "$RUN_DIR/initramfs.cpio"
