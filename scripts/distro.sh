@@ -191,7 +191,8 @@ for id in "${kernels[@]}"; do
 	hdr=$root/usr/src/linux-headers-$kver
 	dver=$(cat "$CACHE/distro/$id/version")
 	kcfg=$hdr/.config
-	missing=$(for o in IOMMUFD ARM_SMMU_V3_IOMMUFD; do grep -qE "^CONFIG_$o=(y|m)$" "$kcfg" || echo -n "$o "; done)
+	# the options dkms.conf and host/Kbuild require for vfio_nest
+	missing=$(for o in IOMMUFD ARM_SMMU_V3_IOMMUFD VFIO_DEVICE_CDEV; do grep -qE "^CONFIG_$o=(y|m)$" "$kcfg" || echo -n "$o "; done)
 
 	# 2. dkms, private trees (as scripts/dkms-test.sh); the build log is kept.
 	# (one work dir per run: other work trees may run make check meanwhile)
