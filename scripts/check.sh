@@ -5,7 +5,8 @@
 # Installs what it needs, builds (or reuses from the cache) the test kernels
 # and the patched QEMU, lints, builds the selftests, proves dkms, boots each
 # test VM profile of selftests/run.list (or only PROFILEs) in two lanes, runs
-# the nested chain, and ends with a time table and "N passed, N failed".
+# the nested chain, the distro matrix and the live migrations, and ends
+# with a time table and "N passed, N failed".
 # Exit status is non-zero on any failure. CHECK_LANES (default 2): VMs at once.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -140,13 +141,14 @@ vm_counts() {
 }
 
 # lane JOB...: run VM jobs one after the other (a job is a profile name,
-# "chain", "distro" or "static").
+# "chain", "distro", "migrate" or "static").
 run_job() {
 	local j=$1 t=$SECONDS
 	rm -f "$RESULTS/$j/counts"
 	case $j in
 	static) static_job ;;
 	chain) NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check ;;
+	migrate) NO_BUILD=1 bash "$TOP/scripts/migrate.sh" ;;
 	distro) bash "$TOP/scripts/distro.sh" ;;
 	*) NO_BUILD=1 bash "$TOP/scripts/vm.sh" "$j" ;;
 	esac >"$RESULTS/vm-$j.txt" 2>&1
@@ -169,7 +171,7 @@ lane() {
 # Two lanes, longest jobs first, each job to the lane that frees first (by
 # job_seconds).
 jobs=("${profiles[@]}" static)
-(($#)) || jobs+=(chain distro)
+(($#)) || jobs+=(chain distro migrate)
 mapfile -t jobs < <(for j in "${jobs[@]}"; do
 	echo "$(job_seconds "$j") $j"
 done | sort -rn | awk '{ print $2 }')
@@ -201,6 +203,7 @@ for j in "${profiles[@]}"; do
 done
 if ! (($#)); then
 	vm_counts chain
+	vm_counts migrate
 	# The distro matrix is one harness step.
 	result distro "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null || echo 1)" \
 		"$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" \

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""qmp-migrate.py: migrate a running QEMU to one waiting with -incoming.
+
+  qmp-migrate.py --source SOCK --uri URI [--wait-log LOG --wait-for TEXT]
+                 [--timeout S] [--expect-error TEXT]
+
+Connects to the source's QMP socket, waits until LOG contains TEXT (the
+guest's "go" line), starts the migration to URI and polls query-migrate
+until it completes, then quits the source (left paused by a completed
+migration). Prints "migration: completed in T ms, downtime D ms, R MiB" and
+exits 0, or prints why it failed and exits 1.
+
+With --expect-error, the migrate command itself must be refused with an
+error containing TEXT (a migration blocker): prints the error and exits 0 if
+it is, 1 otherwise; the source keeps running.
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+
+class Qmp:
+    """A minimal QMP client: one command at a time, events skipped."""
+
+    def __init__(self, path, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.file = self.sock.makefile('rw')
+        json.loads(self.file.readline())        # the greeting
+        self.cmd('qmp_capabilities')
+
+    def cmd(self, name, **args):
+        """Run NAME; its reply: {'return': ...} or {'error': ...}."""
+        self.file.write(json.dumps({'execute': name, 'arguments': args}))
+        self.file.write('\n')
+        self.file.flush()
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise ConnectionError('QMP socket closed')
+            reply = json.loads(line)
+            if 'return' in reply or 'error' in reply:
+                return reply
+
+
+def wait_log(path, text, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path, errors='replace') as f:
+                if text in f.read():
+                    return True
+        time.sleep(0.2)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--source', required=True)
+    ap.add_argument('--uri', required=True)
+    ap.add_argument('--wait-log')
+    ap.add_argument('--wait-for')
+    ap.add_argument('--timeout', type=float, default=300)
+    ap.add_argument('--expect-error')
+    a = ap.parse_args()
+
+    src = Qmp(a.source, 60)
+    if a.wait_log and not wait_log(a.wait_log, a.wait_for, a.timeout):
+        print(f'migration: "{a.wait_for}" never appeared in {a.wait_log}')
+        return 1
+    reply = src.cmd('migrate', uri=a.uri)
+    if a.expect_error is not None:
+        err = reply.get('error', {}).get('desc', '')
+        print(f'migration: refused: {err}' if err else
+              'migration: started although it should be blocked')
+        return 0 if err and a.expect_error in err else 1
+    if 'error' in reply:
+        print(f"migration: refused: {reply['error'].get('desc')}")
+        return 1
+    deadline = time.monotonic() + a.timeout
+    while time.monotonic() < deadline:
+        info = src.cmd('query-migrate')['return']
+        status = info.get('status')
+        if status == 'completed':
+            ram = info.get('ram', {}).get('transferred', 0) >> 20
+            print(f"migration: completed in {info.get('total-time')} ms, "
+                  f"downtime {info.get('downtime')} ms, {ram} MiB")
+            src.cmd('quit')
+            return 0
+        if status in ('failed', 'cancelled'):
+            print(f"migration: {status}: {info.get('error-desc', '')}")
+            return 1
+        time.sleep(0.2)
+    print(f'migration: not completed after {a.timeout:.0f} s')
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
