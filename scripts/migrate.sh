@@ -15,7 +15,7 @@
 #            refused with the blocker's message (no guest needed)
 #
 # In table and compat, guest_migrate_test runs edu round trips and disk
-# reads for N seconds (default 12), every byte checked; one QEMU per hop
+# reads for N seconds (default 8), every byte checked; one QEMU per hop
 # waits with -incoming, and scripts/qmp-migrate.py moves the running VM on
 # as soon as the previous hop printed DMA progress. Besides the guest's
 # tests, two results per scenario: every migration completed, and DMA was
@@ -31,7 +31,7 @@ set -euo pipefail
 . "$TOP/scripts/vmrun.sh"
 . "$TOP/scripts/profiles.sh"
 
-secs=12
+secs=8
 if [ "${1:-}" = --seconds ]; then
 	secs=${2:?--seconds needs a number}
 	shift 2
