@@ -148,7 +148,8 @@ profile_nest_l1() {
 profile_viommu_pgt_oas46() {
 	QEMU=$(patched_qemu)
 	viommu_machine
-	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-oas=46)
+	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-oas=46
+		   -global virtio-iommu-device.x-pgtable-oas-any=on)
 	one_cpu
 }
 

@@ -38,6 +38,8 @@ class Qmp:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        # A QEMU that hangs must not hang the harness.
+        self.sock.settimeout(60)
         self.file = self.sock.makefile('rw')
         json.loads(self.file.readline())        # the greeting
         self.cmd('qmp_capabilities')
@@ -56,13 +58,15 @@ class Qmp:
                 return reply
 
 
-def wait_log(path, text, timeout):
+def wait_log(qmp, path, text, timeout):
+    """Wait for TEXT in PATH while QMP's QEMU still answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if os.path.exists(path):
             with open(path, errors='replace') as f:
                 if text in f.read():
                     return True
+        qmp.cmd('query-status')
         time.sleep(0.2)
     return False
 
@@ -77,8 +81,16 @@ def main():
     ap.add_argument('--expect-error')
     a = ap.parse_args()
 
+    try:
+        return migrate(a)
+    except (OSError, ValueError) as e:
+        print(f'migration: QMP: {e}')
+        return 1
+
+
+def migrate(a):
     src = Qmp(a.source, 60)
-    if a.wait_log and not wait_log(a.wait_log, a.wait_for, a.timeout):
+    if a.wait_log and not wait_log(src, a.wait_log, a.wait_for, a.timeout):
         print(f'migration: "{a.wait_for}" never appeared in {a.wait_log}')
         return 1
     reply = src.cmd('migrate', uri=a.uri)
@@ -98,7 +110,10 @@ def main():
             ram = info.get('ram', {}).get('transferred', 0) >> 20
             print(f"migration: completed in {info.get('total-time')} ms, "
                   f"downtime {info.get('downtime')} ms, {ram} MiB")
-            src.cmd('quit')
+            try:
+                src.cmd('quit')
+            except (OSError, ValueError):
+                pass    # it may close the socket before answering
             return 0
         if status in ('failed', 'cancelled'):
             print(f"migration: {status}: {info.get('error-desc', '')}")

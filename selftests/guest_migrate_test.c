@@ -127,6 +127,8 @@ TEST_F_TIMEOUT(migrate, dma_across_migration, 600)
 	long long faults = viommu_stat("faults");
 	char mode[32];
 
+	ASSERT_LE(0, faults);
+
 	while (now_s() - start < run_seconds) {
 		if (use_edu) {
 			ASSERT_EQ(0, edu_step())
