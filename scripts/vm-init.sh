@@ -41,25 +41,26 @@ while read -r prog args; do
 	echo "$prog $rc $start $(cut -d' ' -f1 /proc/uptime)" > /tmp/rc.$n
 done < /tests.list
 
+# kmemleak reports an object only when a scan finds it unreferenced and
+# unchanged since the scan before, and at least 5 s old when that scan
+# starts: a first scan now (a new object counts as changed in its first
+# scan), the program outputs printed while the last program's objects age,
+# the second scan once they are 5.5 s old.
 if [ -w $leak ]; then
-	# kmemleak reports an object only when a scan finds it unreferenced and
-	# unchanged since the scan before, and older than 5 s: a first scan now
-	# (a new object counts as changed in its first scan), the second once
-	# the last program's objects are 6 s old. The first scan's seconds are
-	# part of that wait.
 	end=$(cut -d' ' -f1 /proc/uptime)
-	echo scan > $leak
-	left=$(awk -v e="$end" '{ w = e + 6 - $1; print (w > 0 ? int(w) + 1 : 0) }' /proc/uptime)
-	sleep "$left"
 	echo scan > $leak
 fi
 dmesg -n 1
 for i in $(seq 1 $n); do
-	read -r prog rc start end < /tmp/rc.$i
+	read -r prog rc start end_i < /tmp/rc.$i
 	echo "### BEGIN $prog"
 	cat /tmp/out.$i
-	echo "### END $prog rc=$rc start=$start end=$end"
+	echo "### END $prog rc=$rc start=$start end=$end_i"
 done
+if [ -w $leak ]; then
+	usleep "$(awk -v e="$end" '{ w = e + 5.5 - $1; print (w > 0 ? int(w * 1000000) : 0) }' /proc/uptime)"
+	echo scan > $leak
+fi
 if [ -r $leak ]; then
 	echo "### BEGIN kmemleak"
 	cat $leak
