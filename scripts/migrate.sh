@@ -61,15 +61,8 @@ machine=("${QEMU_ARGS[@]}")
 export MALLOC_PERTURB_=165
 # A guest stuck on lost DMA (a read in D state) cannot be killed from inside.
 VM_TIMEOUT=${VM_TIMEOUT:-300}
-# The same machine without its "-device edu" pair.
-no_edu=()
-for ((i = 0; i < ${#machine[@]}; i++)); do
-	if [ "${machine[i]}" = -device ] && [ "${machine[i + 1]:-}" = edu ]; then
-		i=$((i + 1))
-		continue
-	fi
-	no_edu+=("${machine[i]}")
-done
+viommu_machine --no-edu
+no_edu=("${QEMU_ARGS[@]}")
 
 p=0 f=0 s=0 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -143,7 +136,7 @@ hops() {
 
 # blocked: a migration blocker refuses the migrate command with its reason.
 blocked() {
-	local dir=$RESULTS/migrate/blocked
+	local dir=$RESULTS/migrate/blocked ok
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	printf 'true\n' >"$dir/tests.list"

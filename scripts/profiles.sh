@@ -39,12 +39,14 @@ smmuv3_machine() {
 }
 
 # virtio-blk with iommu_platform: without VIRTIO_F_ACCESS_PLATFORM its DMA
-# would bypass the IOMMU under test.
+# would bypass the IOMMU under test. viommu_machine --no-edu: the same
+# without edu (a QEMU whose edu has no migration state, scripts/migrate.sh).
 viommu_machine() {
 	MEM=1G SMP=2
-	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci -device edu
-		   -drive if=none,format=raw,file="$(test_disk)",id=disk0
-		   -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
+	QEMU_ARGS=(-M virt,gic-version=3 -device virtio-iommu-pci)
+	[ "${1:-}" = --no-edu ] || QEMU_ARGS+=(-device edu)
+	QEMU_ARGS+=(-drive if=none,format=raw,file="$(test_disk)",id=disk0
+		    -device virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on)
 }
 
 profile_smmuv3() { QEMU=$(stock_qemu); smmuv3_machine; }

@@ -19,8 +19,8 @@
 #include "kselftest_harness.h"
 #include "guest_util.h"
 
-#define BLK		4096
-#define NBLK		4096	/* 16 MiB test disk */
+#define BLK		DISK_BLK
+#define NBLK		DISK_NBLK
 #define CHUNK		(64 * BLK)
 
 /* First virtio block device, e.g. "vda", waiting for deferred probe */
@@ -40,15 +40,6 @@ static int find_vd(char *name, size_t len)
 	return -1;
 }
 
-static void expected_block(uint8_t *buf, uint32_t n)
-{
-	int i;
-
-	for (i = 0; i < BLK; i++)
-		buf[i] = (uint8_t)(i * 7 + 3);
-	memcpy(buf, &n, 4);	/* arm64 is little-endian */
-}
-
 FIXTURE(blk) {
 	int fd;
 	uint8_t *buf, *ref;
@@ -56,20 +47,12 @@ FIXTURE(blk) {
 
 FIXTURE_SETUP(blk)
 {
-	char name[32], dev[64];
-	int i;
+	char name[32];
 
 	ASSERT_EQ(0, run_cmd("modprobe virtio_iommu_pgt"));
 	ASSERT_EQ(0, find_vd(name, sizeof(name)));
-	snprintf(dev, sizeof(dev), "/dev/%s", name);
-	/* The disk appears in sysfs a little before it can be opened */
-	for (i = 0; i < 200; i++) {
-		self->fd = open(dev, O_RDWR | O_DIRECT);
-		if (self->fd >= 0 || (errno != ENXIO && errno != ENOENT))
-			break;
-		usleep(50000);
-	}
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", dev, strerror(errno));
+	self->fd = disk_open(O_RDWR | O_DIRECT);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/%s: %s", name, strerror(errno));
 	ASSERT_EQ(0, posix_memalign((void **)&self->buf, BLK, CHUNK));
 	ASSERT_EQ(0, posix_memalign((void **)&self->ref, BLK, CHUNK));
 }
@@ -111,7 +94,7 @@ TEST_F(blk, known_pattern_reads_back)
 		ASSERT_EQ(CHUNK, pread(self->fd, self->buf, CHUNK,
 				       (off_t)b * BLK));
 		for (i = 0; i < CHUNK / BLK; i++) {
-			expected_block(self->ref, b + i);
+			disk_block(self->ref, b + i);
 			ASSERT_EQ(0, memcmp(self->ref, self->buf + i * BLK, BLK))
 				TH_LOG("block %u differs", b + i);
 		}
@@ -170,8 +153,8 @@ TEST_F(blk, written_data_reads_back)
 	/* Put the pattern back: the disk image outlives the run */
 	for (round = 0; round < 8; round++) {
 		for (i = 0; i < CHUNK / BLK; i++)
-			expected_block(self->ref + i * BLK,
-				       NBLK / 2 + round * (CHUNK / BLK) + i);
+			disk_block(self->ref + i * BLK,
+				   NBLK / 2 + round * (CHUNK / BLK) + i);
 		ASSERT_EQ(CHUNK, pwrite(self->fd, self->ref, CHUNK,
 					off + (off_t)round * CHUNK));
 	}
@@ -215,17 +198,12 @@ TEST_F(blk, identity_domain_reads_back)
 				     viommu_stat("table_domains"));
 
 	ASSERT_EQ(0, find_vd(type, sizeof(type)));
-	for (i = 0; i < 200; i++) {
-		fd = open("/dev/vda", O_RDONLY | O_DIRECT);
-		if (fd >= 0 || (errno != ENXIO && errno != ENOENT))
-			break;
-		usleep(50000);
-	}
+	fd = disk_open(O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, fd) TH_LOG("open /dev/vda: %s", strerror(errno));
 	for (b = 0; b < NBLK / 2; b += CHUNK / BLK) {
 		ASSERT_EQ(CHUNK, pread(fd, self->buf, CHUNK, (off_t)b * BLK));
 		for (i = 0; i < CHUNK / BLK; i++)
-			expected_block(self->ref + i * BLK, b + i);
+			disk_block(self->ref + i * BLK, b + i);
 		ASSERT_EQ(0, memcmp(self->ref, self->buf, CHUNK))
 			TH_LOG("identity: blocks from %u differ", b);
 	}

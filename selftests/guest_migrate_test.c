@@ -26,9 +26,7 @@
 #include "kselftest_harness.h"
 #include "guest_util.h"
 
-#define BLK	4096
-#define NBLK	4096	/* the 16 MiB test disk of scripts/profiles.sh */
-#define XFER	(16 * BLK)
+#define XFER	(16 * DISK_BLK)
 
 static unsigned int run_seconds = 20;
 static const char *want_mode = "table";
@@ -42,31 +40,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Block @n of the test disk: @n as a little-endian u32, then (i * 7 + 3). */
-static bool block_ok(const uint8_t *buf, uint32_t n)
-{
-	uint32_t got;
-	int i;
-
-	memcpy(&got, buf, 4);
-	if (got != n)
-		return false;
-	for (i = 4; i < BLK; i++)
-		if (buf[i] != (uint8_t)(i * 7 + 3))
-			return false;
-	return true;
-}
-
 FIXTURE(migrate) {
 	char bdf[64];
 	int fd;
-	uint8_t *buf;
+	uint8_t *buf, *ref;
 };
 
 FIXTURE_SETUP(migrate)
 {
 	char mode[32];
-	int i;
 
 	ASSERT_EQ(0, guest_modules_load());
 	if (use_edu) {
@@ -76,15 +58,10 @@ FIXTURE_SETUP(migrate)
 	}
 	ASSERT_EQ(0, viommu_mode(mode, sizeof(mode)));
 	ASSERT_STREQ(want_mode, mode);
-	/* The disk appears in sysfs a little before it can be opened */
-	for (i = 0; i < 200; i++) {
-		self->fd = open("/dev/vda", O_RDONLY | O_DIRECT);
-		if (self->fd >= 0 || (errno != ENXIO && errno != ENOENT))
-			break;
-		usleep(50000);
-	}
+	self->fd = disk_open(O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, self->fd) TH_LOG("open /dev/vda: %s", strerror(errno));
-	ASSERT_EQ(0, posix_memalign((void **)&self->buf, BLK, XFER));
+	ASSERT_EQ(0, posix_memalign((void **)&self->buf, DISK_BLK, XFER));
+	ASSERT_EQ(0, posix_memalign((void **)&self->ref, DISK_BLK, XFER));
 }
 
 FIXTURE_TEARDOWN(migrate)
@@ -92,6 +69,7 @@ FIXTURE_TEARDOWN(migrate)
 	if (self->fd >= 0)
 		close(self->fd);
 	free(self->buf);
+	free(self->ref);
 }
 
 /* One edu round trip of 2 transfers, checked; 0 if it went through. */
@@ -106,18 +84,17 @@ static int edu_step(void)
 	return edu_roundtrip_translated(res, 2);
 }
 
-/* XFER bytes from a pseudo-random block of the disk, checked. */
-static int blk_step(int fd, uint8_t *buf, unsigned int seq)
+/* XFER bytes from a pseudo-random block of the disk, checked against @ref. */
+static int blk_step(int fd, uint8_t *buf, uint8_t *ref, unsigned int seq)
 {
-	uint32_t first = (seq * 2654435761u) % (NBLK - XFER / BLK);
+	uint32_t first = (seq * 2654435761u) % (DISK_NBLK - XFER / DISK_BLK);
 	uint32_t k;
 
-	if (pread(fd, buf, XFER, (off_t)first * BLK) != XFER)
+	if (pread(fd, buf, XFER, (off_t)first * DISK_BLK) != XFER)
 		return -1;
-	for (k = 0; k < XFER / BLK; k++)
-		if (!block_ok(buf + k * BLK, first + k))
-			return -1;
-	return 0;
+	for (k = 0; k < XFER / DISK_BLK; k++)
+		disk_block(ref + k * DISK_BLK, first + k);
+	return memcmp(buf, ref, XFER) ? -1 : 0;
 }
 
 TEST_F_TIMEOUT(migrate, dma_across_migration, 600)
@@ -135,7 +112,7 @@ TEST_F_TIMEOUT(migrate, dma_across_migration, 600)
 				TH_LOG("edu round trip %lu", trips);
 			trips++;
 		}
-		ASSERT_EQ(0, blk_step(self->fd, self->buf, reads))
+		ASSERT_EQ(0, blk_step(self->fd, self->buf, self->ref, reads))
 			TH_LOG("disk read %lu", reads);
 		reads++;
 		if (now_s() >= next) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,41 @@
 #define EDU_DEBUGFS	"/sys/kernel/debug/edu_dma"
 
 #define VIRTIO_IOMMU_F_BYPASS_CONFIG	6
+
+/*
+ * The test disk of scripts/profiles.sh: block n of 4 KiB starts with n as a
+ * little-endian u32 and continues with (i * 7 + 3) & 0xff.
+ */
+#define DISK_BLK	4096
+#define DISK_NBLK	4096	/* 16 MiB */
+
+/* What block @n of the test disk holds, into @buf (DISK_BLK bytes). */
+static inline void disk_block(uint8_t *buf, uint32_t n)
+{
+	int i;
+
+	for (i = 0; i < DISK_BLK; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	memcpy(buf, &n, 4);	/* arm64 is little-endian */
+}
+
+/*
+ * Open /dev/vda with @flags: the disk appears in sysfs a little before it
+ * can be opened, so ENXIO and ENOENT are retried for up to 10 s. An fd, or
+ * -1 with errno set.
+ */
+static inline int disk_open(int flags)
+{
+	int fd = -1, i;
+
+	for (i = 0; i < 200; i++) {
+		fd = open("/dev/vda", flags);
+		if (fd >= 0 || (errno != ENXIO && errno != ENOENT))
+			break;
+		usleep(50000);
+	}
+	return fd;
+}
 
 /* Load both modules; 0 on success. */
 static inline int guest_modules_load(void)
