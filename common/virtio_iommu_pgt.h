@@ -40,6 +40,7 @@
  * VIRTIO_IOMMU_F_ATTACH_TABLE, since older drivers log unknown properties.
  */
 #define VIRTIO_IOMMU_PROBE_T_PGTF		0xf01
+#define VIRTIO_IOMMU_PROBE_T_HOST_WINDOW	0xf02
 
 /* Page-table formats */
 #define VIRTIO_IOMMU_PGTF_ARM_LPAE		1
@@ -77,7 +78,7 @@ struct virtio_iommu_pgt_tail {
 /**
  * struct virtio_iommu_pgt_prop_head - probe property head
  *	(layout of struct virtio_iommu_probe_property)
- * @type: property type, VIRTIO_IOMMU_PROBE_T_PGTF
+ * @type: property type, VIRTIO_IOMMU_PROBE_T_PGTF or _HOST_WINDOW
  * @length: size of the property in bytes, this head excluded
  */
 struct virtio_iommu_pgt_prop_head {
@@ -112,6 +113,25 @@ struct virtio_iommu_probe_pgtf {
 	__u8	reserved0[3];
 	__le32	flags;
 	__le32	reserved1;
+};
+
+/**
+ * struct virtio_iommu_probe_host_window - guest-physical range where the host
+ *	keeps structures the IOMMU reads for the endpoint through stage 2
+ * @head: type VIRTIO_IOMMU_PROBE_T_HOST_WINDOW, length 20
+ * @reserved: zero
+ * @start: first guest-physical address of the window
+ * @end: last guest-physical address of the window (inclusive)
+ *
+ * An output-address (guest-physical) range, unlike RESV_MEM's IOVA ranges:
+ * no stage-1 mapping may output into it and no table may lie in it. At
+ * most one per endpoint. Byte offsets: head 0, start 8, end 16, size 24.
+ */
+struct virtio_iommu_probe_host_window {
+	struct virtio_iommu_pgt_prop_head	head;
+	__le32	reserved;
+	__le64	start;
+	__le64	end;
 };
 
 /**

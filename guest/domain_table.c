@@ -204,7 +204,17 @@ static const struct iommu_flush_ops viommu_flush_ops = {
  */
 static void *viommu_pgtable_alloc(void *cookie, size_t size, gfp_t gfp)
 {
-	return (void *)__get_free_pages(gfp | __GFP_ZERO, get_order(size));
+	struct viommu_domain *vdomain = cookie;
+	void *pages = (void *)__get_free_pages(gfp | __GFP_ZERO,
+					       get_order(size));
+
+	/* The host's structures may sit in guest RAM: no table there */
+	if (pages && viommu_in_host_window(&vdomain->host_window,
+					   virt_to_phys(pages), size)) {
+		free_pages((unsigned long)pages, get_order(size));
+		return NULL;
+	}
+	return pages;
 }
 
 static void viommu_pgtable_free(void *cookie, void *pages, size_t size)
@@ -335,6 +345,7 @@ int viommu_table_init(struct viommu_domain *vdomain,
 
 	vdomain->caps = *caps;
 	vdomain->asid = asid;
+	vdomain->host_window = vdev->pgtf.host_window;
 	viommu_table_fill_cfg(vdomain, caps, shift, oas);
 	ops = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &vdomain->pgtbl_cfg,
 				   vdomain);
@@ -399,6 +410,13 @@ int viommu_table_attach(struct viommu_domain *vdomain,
 	if (!vdev->pgtf.valid ||
 	    viommu_table_check(vdomain, &vdev->pgtf.caps, vdev->dev))
 		return -EINVAL;
+	if (!viommu_same_host_window(&vdomain->host_window,
+				     &vdev->pgtf.host_window)) {
+		dev_info_ratelimited(vdev->dev,
+				     "host window differs from domain %u's: not attached\n",
+				     vdomain->id);
+		return -EINVAL;
+	}
 
 	viommu_table_cfg(vdomain, &cfg);
 	for (i = 0; i < nr_ids && i < fwspec->num_ids; i++) {
@@ -428,6 +446,12 @@ static int viommu_table_map_pages(struct iommu_domain *domain,
 	/* The device may not hear of unmaps any more: map nothing new */
 	if (viommu_is_broken(vdomain->viommu))
 		return -EIO;
+	if (viommu_in_host_window(&vdomain->host_window, paddr,
+				  (u64)pgsize * pgcount)) {
+		pr_warn_ratelimited("domain %u: %pa + %#zx meets the host window, not mapped\n",
+				    vdomain->id, &paddr, pgsize * pgcount);
+		return -EINVAL;
+	}
 	return ops->map_pages(ops, iova, paddr, pgsize, pgcount, prot, gfp,
 			      mapped);
 }

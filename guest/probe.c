@@ -160,12 +160,40 @@ void viommu_get_resv_regions(struct device *dev, struct list_head *head)
  * A page-table format the endpoint accepts. Only Arm LPAE is known; the
  * property's flag and granule bits share the encoding of arm_lpae_caps.
  */
+/*
+ * HOST_WINDOW: where the host keeps the endpoint's context descriptor. Said
+ * once per endpoint, so that a refused mapping can be traced to it.
+ */
+static int viommu_parse_host_window(struct viommu_endpoint *vdev,
+				    const struct virtio_iommu_probe_host_window *hw,
+				    size_t len)
+{
+	struct viommu_host_window *w = &vdev->pgtf.host_window;
+	u64 start, end;
+
+	if (len < sizeof(*hw))
+		return -EINVAL;
+	start = le64_to_cpu(hw->start);
+	end = le64_to_cpu(hw->end);
+	if (end < start)
+		return -EINVAL;
+	*w = (struct viommu_host_window) {
+		.valid = true, .start = start, .end = end,
+	};
+	dev_info(vdev->dev,
+		 "host structures at [%#llx-%#llx]: no mapping or page table there\n",
+		 start, end);
+	return 0;
+}
+
 int viommu_parse_pgt_property(struct viommu_endpoint *vdev, u16 type,
 			      const void *prop, size_t len)
 {
 	const struct virtio_iommu_probe_pgtf *pgtf = prop;
 	struct arm_lpae_caps *caps = &vdev->pgtf.caps;
 
+	if (type == VIRTIO_IOMMU_PROBE_T_HOST_WINDOW)
+		return viommu_parse_host_window(vdev, prop, len);
 	/* Unknown property types are ignored, as the spec asks */
 	if (type != VIRTIO_IOMMU_PROBE_T_PGTF)
 		return 0;

@@ -146,10 +146,38 @@ struct viommu_dev {
 #endif
 };
 
+/*
+ * A guest-physical range where the host keeps structures its IOMMU reads
+ * through stage 2 (HOST_WINDOW probe property): no stage-1 mapping may
+ * output into it, no table may lie in it.
+ */
+struct viommu_host_window {
+	bool				valid;
+	u64				start;
+	u64				end;	/* inclusive */
+};
+
+/* Whether [@start, @start + @len) meets @w (a range that wraps does) */
+static inline bool viommu_in_host_window(const struct viommu_host_window *w,
+					 u64 start, u64 len)
+{
+	if (!w->valid || !len || start > w->end)
+		return false;
+	return len - 1 > U64_MAX - start || start + len - 1 >= w->start;
+}
+
+static inline bool viommu_same_host_window(const struct viommu_host_window *a,
+					   const struct viommu_host_window *b)
+{
+	return a->valid == b->valid &&
+	       (!a->valid || (a->start == b->start && a->end == b->end));
+}
+
 /* Page-table format an endpoint accepts, from its PGTF probe property */
 struct viommu_pgtf {
 	bool				valid;
 	struct arm_lpae_caps		caps;
+	struct viommu_host_window	host_window;
 };
 
 /* What the device has the endpoint attached to */
@@ -205,6 +233,8 @@ struct viommu_domain {
 	struct io_pgtable_ops		*pgtbl_ops;
 	struct io_pgtable_cfg		pgtbl_cfg;
 	struct arm_lpae_caps		caps;
+	/* Of the endpoint it was made for; every endpoint must share it */
+	struct viommu_host_window	host_window;
 };
 
 /* Count a bound paging domain in (+1) or out (-1) of the live statistics */

@@ -30,14 +30,26 @@ vm_cmdline() {
 	echo "console=ttyAMA0 panic=-1 oops=panic$slub deferred_probe_timeout=30${*:+ $*}${KERNEL_ARGS:+ $KERNEL_ARGS}"
 }
 
+# edu_delay_settable: the profile has an edu and its QEMU has edu's
+# dma-delay-ms (the patched build, patch 0014). edu waits 100 ms of virtual
+# time before each transfer, which made the DMA suites wait more than they
+# ran; vm_boot sets EDU_DMA_DELAY_MS (default 1: a transfer still completes
+# asynchronously). A stock QEMU keeps its 100 ms.
+edu_delay_settable() {
+	[[ " ${QEMU_ARGS[*]} " == *" edu "* ]] &&
+		"$QEMU" -device edu,help 2>/dev/null | grep -q 'dma-delay-ms='
+}
+
 # vm_boot IMAGE INITRD LOG CMDLINE [TIMEOUT]: boot the profile's machine
 # (TCG, -cpu max, SMP vCPUs, default 2) with IMAGE and INITRD, console to LOG; killed
 # after TIMEOUT s (VM_TIMEOUT, default 1500). Returns QEMU's status (137:
 # killed). Runs in the background when VM_BACKGROUND=1 (pid in VM_PID).
 vm_boot() {
 	local image=$1 initrd=$2 logf=$3 cmdline=$4 to=${5:-${VM_TIMEOUT:-1500}}
+	local edu=()
+	edu_delay_settable && edu=(-global "edu.dma-delay-ms=${EDU_DMA_DELAY_MS:-1}")
 	local cmd=(timeout -s KILL "$to" "$QEMU" -nographic -no-reboot -nic none
-		   -cpu max -smp "${SMP:-2}" -m "$MEM" "${QEMU_ARGS[@]}"
+		   -cpu max -smp "${SMP:-2}" -m "$MEM" "${QEMU_ARGS[@]}" "${edu[@]}"
 		   ${FIRMWARE:+-bios "$FIRMWARE"}
 		   -kernel "$image" -initrd "$initrd" -append "$cmdline")
 	if [ "${VM_BACKGROUND:-0}" = 1 ]; then

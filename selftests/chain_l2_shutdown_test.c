@@ -40,7 +40,7 @@ TEST(dma_running_at_poweroff)
 		for (;;)
 			edu_cmd("roundtrip", "1 4096");
 	}
-	/* Let it get into a transfer (edu takes ~100 ms each) */
+	/* Let it get into its transfers (each takes 1-100 ms) */
 	usleep(300000);
 	EXPECT_EQ(0, kill(pid, 0));
 	TH_LOG("DMA loop pid %d left running for the poweroff", pid);

@@ -121,6 +121,35 @@ TEST_F(chain, roundtrip_sizes)
 	EXPECT_EQ(0, edu_cmd("roundtrip", "1 4096"));
 }
 
+/*
+ * The host keeps edu's context descriptor at a guest-physical window that
+ * the device reports in a HOST_WINDOW probe property. The guest module
+ * says so at probe and maps no page there, while the page after the
+ * window maps.
+ */
+TEST_F(chain, host_window_not_mapped)
+{
+	unsigned long long start, end;
+	char line[256], arg[32], res[256];
+
+	if (strcmp(self->want, "table"))
+		SKIP(return, "no host window outside table mode");
+	ASSERT_EQ(0, klog_after("host structures at [", line, sizeof(line)));
+	if (sscanf(line, "%llx-%llx", &start, &end) != 2)
+		ASSERT_TRUE(false) TH_LOG("no window in \"%s\"", line);
+	TH_LOG("host window [%#llx-%#llx]", start, end);
+
+	snprintf(arg, sizeof(arg), "%#llx", start);
+	ASSERT_EQ(0, edu_cmd("map_phys", arg));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	EXPECT_NE(NULL, strstr(res, "err=-22 ")) TH_LOG("%s", res);
+
+	snprintf(arg, sizeof(arg), "%#llx", end + 1);
+	ASSERT_EQ(0, edu_cmd("map_phys", arg));
+	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
+	EXPECT_NE(NULL, strstr(res, "err=0 ")) TH_LOG("%s", res);
+}
+
 /* The test driver can go and come back: the domain is torn down and rebuilt */
 TEST_F(chain, rebind_roundtrip)
 {

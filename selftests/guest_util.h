@@ -219,6 +219,34 @@ static inline int klog_count(const char *text)
 	return found;
 }
 
+/*
+ * The rest of the last kernel log line that holds @text, after it, into
+ * @out; -1 if no line does (or the log cannot be read).
+ */
+static inline int klog_after(const char *text, char *out, size_t len)
+{
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *buf, *p, *last = NULL;
+	int n;
+
+	if (size <= 0)
+		return -1;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -1;
+	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, size);
+	if (n >= 0) {
+		buf[n] = 0;
+		for (p = strstr(buf, text); p; p = strstr(p + 1, text))
+			last = p + strlen(text);
+		if (last)
+			snprintf(out, len, "%.*s", (int)strcspn(last, "\n"),
+				 last);
+	}
+	free(buf);
+	return last ? 0 : -1;
+}
+
 /* Whether the kernel log buffer holds @text; -1 if it cannot be read */
 static inline int klog_contains(const char *text)
 {

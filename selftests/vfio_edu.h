@@ -23,8 +23,9 @@
  * 0x88 (destination), 0x90 (count), 0x98 (command: bit 0 start, bit 1
  * direction, 1 = device to RAM); a 4 KiB device buffer that DMA addresses at
  * 0x40000; a 28-bit DMA mask, so every IOVA used with edu must be below
- * 256 MiB; a DMA completes about 100 ms of virtual time after the start bit
- * is written, and bit 0 reads 1 until then. A DMA that the IOMMU refuses
+ * 256 MiB; a DMA completes dma-delay-ms of virtual time after the start bit
+ * is written (100 in a stock QEMU; the harness runs the patched one with 1),
+ * and bit 0 reads 1 until then. A DMA that the IOMMU refuses
  * still completes from edu's point of view: the bytes are simply not
  * transferred, which is what fault tests look for.
  */
@@ -63,7 +64,7 @@
 #define EDU_DMA_BUF_SIZE	4096u
 #define EDU_DMA_MASK		((1ull << 28) - 1)
 
-/* ~100 ms of virtual time per DMA; TCG under load can be far slower. */
+/* Up to 100 ms of virtual time per DMA; TCG under load can be far slower. */
 #define EDU_DMA_TIMEOUT_MS	5000
 
 #define PCI_CFG_COMMAND		0x04

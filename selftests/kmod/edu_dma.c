@@ -37,9 +37,14 @@
  *              it. (A domain alive across the removal of the IOMMU itself.)
  *   map_info   read: map one page with a 64-bit mask, print its DMA address
  *              and physical address, unmap.
+ *   map_phys   write a guest-physical address: attach edu to an unmanaged
+ *              domain of its own, map one page at that address (no DMA),
+ *              unmap, return edu to its DMA domain. result: "map_phys
+ *              err=E phys=X" (E: iommu_map's error, 0 if it mapped).
  *   result     read: the outcome of the last write, "key=value ...".
  *
- * edu takes ~100 ms (virtual time) per transfer and addresses 28 bits.
+ * edu takes dma-delay-ms (virtual time, 100 in a stock QEMU, 1 in the
+ * harness's patched one) per transfer and addresses 28 bits.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -600,6 +605,48 @@ static ssize_t edu_stale_write(struct file *file, const char __user *ubuf,
 	return ret ?: len;
 }
 
+static int edu_map_phys(struct edu_dma *edu, u64 phys)
+{
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain;
+	int ret, err;
+
+	domain = edu_paging_domain_alloc(dev);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	ret = iommu_attach_device(domain, dev);
+	if (ret)
+		goto out_domain;
+	err = edu_iommu_map(domain, EDU_OWN_IOVA, phys, PAGE_SIZE,
+			    IOMMU_READ | IOMMU_WRITE);
+	if (!err)
+		iommu_unmap(domain, EDU_OWN_IOVA, PAGE_SIZE);
+	snprintf(edu->result, sizeof(edu->result), "map_phys err=%d phys=%#llx\n",
+		 err, phys);
+	iommu_detach_device(domain, dev);
+out_domain:
+	iommu_domain_free(domain);
+	return ret;
+}
+
+static ssize_t edu_map_phys_write(struct file *file, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	struct edu_dma *edu = file->private_data;
+	u64 phys;
+	int ret;
+
+	ret = kstrtou64_from_user(ubuf, len, 0, &phys);
+	if (ret)
+		return ret;
+	if (!IS_ALIGNED(phys, PAGE_SIZE))
+		return -EINVAL;
+	mutex_lock(&edu->lock);
+	ret = edu_map_phys(edu, phys);
+	mutex_unlock(&edu->lock);
+	return ret ?: len;
+}
+
 static ssize_t edu_iova_write(struct file *file, const char __user *ubuf,
 			      size_t len, int (*fn)(struct edu_dma *, u64))
 {
@@ -712,6 +759,11 @@ static const struct file_operations edu_hold_domain_fops = {
 	.write = edu_hold_domain_write,
 };
 
+static const struct file_operations edu_map_phys_fops = {
+	.open = simple_open,
+	.write = edu_map_phys_write,
+};
+
 static const struct file_operations edu_map_info_fops = {
 	.open = simple_open,
 	.read = edu_map_info_read,
@@ -771,6 +823,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			    &edu_hold_domain_fops);
 	debugfs_create_file("map_info", 0400, edu->debugfs, edu,
 			    &edu_map_info_fops);
+	debugfs_create_file("map_phys", 0200, edu->debugfs, edu,
+			    &edu_map_phys_fops);
 	debugfs_create_file("result", 0400, edu->debugfs, edu,
 			    &edu_result_fops);
 	edu_dev = edu;
