@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # migrate.sh [--seconds N] [SCENARIO...]: live migration of a guest behind
-# the virtio-iommu, DMA checked across it. Scenarios (default: all three):
+# the virtio-iommu, DMA checked across it. Scenarios (default: all four):
 #
 #   table    the viommu-pgt machine (virtio-iommu, edu, virtio-blk) on the
 #            patched QEMU, the guest in table mode, migrated to a second
@@ -11,10 +11,13 @@
 #            QEMU to the patched one and back: a guest that never attached
 #            a table migrates between QEMUs with and without the extension
 #            (edu stays out: Debian's edu has no migration state)
+#   refused  a table-mode guest (virtio-blk only) sent to Debian's QEMU with
+#            the return path: the destination refuses the load, the source
+#            runs on and the guest's DMA finishes there
 #   blocked  the patched QEMU with x-inject-delay-ms: the migrate command is
 #            refused with the blocker's message (no guest needed)
 #
-# In table and compat, guest_migrate_test runs edu round trips and disk
+# In table, compat and refused, guest_migrate_test runs edu round trips and disk
 # reads for N seconds (default 10), every byte checked; one QEMU per hop
 # waits with -incoming, and scripts/qmp-migrate.py moves the running VM on
 # as soon as the previous hop printed DMA progress. Besides the guest's
@@ -37,7 +40,7 @@ if [ "${1:-}" = --seconds ]; then
 	shift 2
 fi
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(table compat blocked)
+((${#scenarios[@]})) || scenarios=(table compat refused blocked)
 
 RUN_DIR=$RESULTS/migrate
 mkdir -p "$RUN_DIR"
@@ -54,7 +57,8 @@ FIRMWARE="" KERNEL_ARGS=""
 profile_viommu_pgt
 patched=$QEMU
 stock=$patched
-[[ " ${scenarios[*]} " == *" compat "* ]] && stock=$(QEMU_OVERRIDE="" stock_qemu)
+[[ " ${scenarios[*]} " == *" compat "* || " ${scenarios[*]} " == *" refused "* ]] &&
+	stock=$(QEMU_OVERRIDE="" stock_qemu)
 machine=("${QEMU_ARGS[@]}")
 # glibc fills fresh allocations with this byte: a field the destination
 # forgets to initialise after loading shows as garbage, not as a lucky zero.
@@ -152,6 +156,33 @@ blocked() {
 	result "$ok" "blocked: $(head -1 "$dir/migration.txt")"
 }
 
+# refused: a table-mode guest (virtio-blk only, so that the extension is
+# the one thing the destination lacks) sent to Debian's QEMU with the return
+# path: the destination fails the load and says so, the source resumes and
+# the guest's DMA runs to its end there.
+refused() {
+	local dir=$RESULTS/migrate/refused ok why
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	echo "guest_migrate_test --seconds $secs --no-edu" >"$dir/tests.list"
+	vm_initrd "$base" "$dir/tests.list" "$dir/initramfs.cpio"
+	hop_boot "$dir" 0 "$patched" "${no_edu[@]}"
+	hop_boot "$dir" 1 "$stock" "${no_edu[@]}"
+	python3 "$TOP/scripts/qmp-migrate.py" --source "$dir/hop0.qmp" \
+		--uri "unix:$dir/hop1.sock" --wait-log "$dir/hop0.log" \
+		--wait-for '# migrate: ready' --expect-failure \
+		>"$dir/migration.txt" 2>&1 && ok=1 || ok=0
+	((ok)) || kill "${pids[0]}" 2>/dev/null || true
+	wait "${pids[0]}" 2>/dev/null || true
+	kill "${pids[1]}" 2>/dev/null || true
+	wait "${pids[1]}" 2>/dev/null || true
+	pids=()
+	vm_count "$dir/hop0.log" "migrate: refused" "$dir/tests.list"
+	p=$((p + VM_PASSED)) f=$((f + VM_FAILED)) s=$((s + VM_SKIPPED))
+	why=$(grep -m1 -iE 'error|fail' "$dir/hop1.log" || echo "no error from the destination")
+	result "$ok" "refused: $(head -1 "$dir/migration.txt"); destination: $why"
+}
+
 log "migrate: ${scenarios[*]}, $flavour kernel, $(basename "$patched") $("$patched" --version | head -1 | awk '{print $4}') and $("$stock" --version | head -1 | awk '{print $4}') (Debian), $secs s of DMA"
 start=$SECONDS
 for sc in "${scenarios[@]}"; do
@@ -161,7 +192,8 @@ for sc in "${scenarios[@]}"; do
 		hops compat "--classic --no-edu" "${no_edu[@]}" \
 			-- "$stock" "$patched" "$stock" ;;
 	blocked) blocked ;;
-	*) die "unknown scenario '$sc' (table, compat or blocked)" ;;
+	refused) refused ;;
+	*) die "unknown scenario '$sc' (table, compat, refused or blocked)" ;;
 	esac
 done
 echo $((SECONDS - start)) >"$RUN_DIR/seconds"

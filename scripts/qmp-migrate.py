@@ -3,7 +3,7 @@
 """qmp-migrate.py: migrate a running QEMU to one waiting with -incoming.
 
   qmp-migrate.py --source SOCK --uri URI [--wait-log LOG --wait-for TEXT]
-                 [--timeout S] [--expect-error TEXT]
+                 [--timeout S] [--expect-error TEXT] [--expect-failure]
 
 Connects to the source's QMP socket, waits until LOG contains TEXT (the
 guest's "go" line), starts the migration to URI and polls query-migrate
@@ -14,6 +14,11 @@ exits 0, or prints why it failed and exits 1.
 With --expect-error, the migrate command itself must be refused with an
 error containing TEXT (a migration blocker): prints the error and exits 0 if
 it is, 1 otherwise; the source keeps running.
+
+With --expect-failure, the migration runs with the return path (the
+destination reports a failed load to the source) and must fail: prints the
+error and exits 0 once the source runs again, 1 if it completed or the
+source stays stopped.
 """
 import argparse
 import json
@@ -79,6 +84,7 @@ def main():
     ap.add_argument('--wait-for')
     ap.add_argument('--timeout', type=float, default=300)
     ap.add_argument('--expect-error')
+    ap.add_argument('--expect-failure', action='store_true')
     a = ap.parse_args()
 
     try:
@@ -93,6 +99,12 @@ def migrate(a):
     if a.wait_log and not wait_log(src, a.wait_log, a.wait_for, a.timeout):
         print(f'migration: "{a.wait_for}" never appeared in {a.wait_log}')
         return 1
+    if a.expect_failure:
+        caps = [{'capability': 'return-path', 'state': True}]
+        reply = src.cmd('migrate-set-capabilities', capabilities=caps)
+        if 'error' in reply:
+            print(f"migration: return path: {reply['error'].get('desc')}")
+            return 1
     reply = src.cmd('migrate', uri=a.uri)
     if a.expect_error is not None:
         err = reply.get('error', {}).get('desc', '')
@@ -106,6 +118,8 @@ def migrate(a):
     while time.monotonic() < deadline:
         info = src.cmd('query-migrate')['return']
         status = info.get('status')
+        if a.expect_failure and status in ('completed', 'failed'):
+            return resumed(src, info, a.timeout)
         if status == 'completed':
             ram = info.get('ram', {}).get('transferred', 0) >> 20
             print(f"migration: completed in {info.get('total-time')} ms, "
@@ -120,6 +134,23 @@ def migrate(a):
             return 1
         time.sleep(0.2)
     print(f'migration: not completed after {a.timeout:.0f} s')
+    return 1
+
+
+def resumed(src, info, timeout):
+    """After a migration meant to fail: did it, and does the source run?"""
+    if info.get('status') != 'failed':
+        print('migration: completed although the destination should refuse it')
+        return 1
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if src.cmd('query-status')['return'].get('status') == 'running':
+            print(f"migration: failed as expected "
+                  f"({info.get('error-desc', 'no reason given')}); "
+                  f"the source runs again")
+            return 0
+        time.sleep(0.2)
+    print('migration: failed, but the source did not resume')
     return 1
 
 
