@@ -204,17 +204,7 @@ static const struct iommu_flush_ops viommu_flush_ops = {
  */
 static void *viommu_pgtable_alloc(void *cookie, size_t size, gfp_t gfp)
 {
-	struct viommu_domain *vdomain = cookie;
-	void *pages = (void *)__get_free_pages(gfp | __GFP_ZERO,
-					       get_order(size));
-
-	/* The host's structures may sit in guest RAM: no table there */
-	if (pages && viommu_in_host_window(&vdomain->host_window,
-					   virt_to_phys(pages), size)) {
-		free_pages((unsigned long)pages, get_order(size));
-		return NULL;
-	}
-	return pages;
+	return (void *)__get_free_pages(gfp | __GFP_ZERO, get_order(size));
 }
 
 static void viommu_pgtable_free(void *cookie, void *pages, size_t size)
@@ -274,6 +264,8 @@ static int viommu_table_usable(struct viommu_endpoint *vdev,
 		why = "no page-table format property";
 	else if (!*shift)
 		why = "no granule <= PAGE_SIZE";
+	else if (vdev->pgtf.host_window.bad)
+		why = "unusable host window";
 	else if (caps->asid_bits < 8)
 		why = "fewer than 8 ASID bits";
 	else if (!*oas)

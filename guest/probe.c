@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ioport.h>
 #include <linux/slab.h>
 
 #include "viommu.h"
@@ -157,12 +158,10 @@ void viommu_get_resv_regions(struct device *dev, struct list_head *head)
 }
 
 /*
- * A page-table format the endpoint accepts. Only Arm LPAE is known; the
- * property's flag and granule bits share the encoding of arm_lpae_caps.
- */
-/*
  * HOST_WINDOW: where the host keeps the endpoint's context descriptor. Said
- * once per endpoint, so that a refused mapping can be traced to it.
+ * once per endpoint, so that a refused mapping can be traced to it. A
+ * malformed or second window, or one over RAM (where io-pgtable could place
+ * a table), marks the endpoint unfit for table mode.
  */
 static int viommu_parse_host_window(struct viommu_endpoint *vdev,
 				    const struct virtio_iommu_probe_host_window *hw,
@@ -171,21 +170,34 @@ static int viommu_parse_host_window(struct viommu_endpoint *vdev,
 	struct viommu_host_window *w = &vdev->pgtf.host_window;
 	u64 start, end;
 
-	if (len < sizeof(*hw))
-		return -EINVAL;
+	if (w->valid || w->bad || len < sizeof(*hw))
+		goto bad;
 	start = le64_to_cpu(hw->start);
 	end = le64_to_cpu(hw->end);
-	if (end < start)
-		return -EINVAL;
+	if (end < start || end - start == U64_MAX)
+		goto bad;
+	if (region_intersects(start, end - start + 1, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT) {
+		dev_warn(vdev->dev, "host structures at [%#llx-%#llx] overlap RAM\n",
+			 start, end);
+		goto bad;
+	}
 	*w = (struct viommu_host_window) {
 		.valid = true, .start = start, .end = end,
 	};
 	dev_info(vdev->dev,
-		 "host structures at [%#llx-%#llx]: no mapping or page table there\n",
+		 "host structures at [%#llx-%#llx]: no mapping there\n",
 		 start, end);
 	return 0;
+bad:
+	*w = (struct viommu_host_window) { .bad = true };
+	return -EINVAL;
 }
 
+/*
+ * A page-table format the endpoint accepts. Only Arm LPAE is known; the
+ * property's flag and granule bits share the encoding of arm_lpae_caps.
+ */
 int viommu_parse_pgt_property(struct viommu_endpoint *vdev, u16 type,
 			      const void *prop, size_t len)
 {

@@ -153,6 +153,8 @@ struct viommu_dev {
  */
 struct viommu_host_window {
 	bool				valid;
+	/* Malformed, repeated or over RAM: the endpoint gets no table mode */
+	bool				bad;
 	u64				start;
 	u64				end;	/* inclusive */
 };
@@ -169,7 +171,7 @@ static inline bool viommu_in_host_window(const struct viommu_host_window *w,
 static inline bool viommu_same_host_window(const struct viommu_host_window *a,
 					   const struct viommu_host_window *b)
 {
-	return a->valid == b->valid &&
+	return a->valid == b->valid && a->bad == b->bad &&
 	       (!a->valid || (a->start == b->start && a->end == b->end));
 }
 

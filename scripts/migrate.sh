@@ -179,7 +179,8 @@ refused() {
 	pids=()
 	vm_count "$dir/hop0.log" "migrate: refused" "$dir/tests.list"
 	p=$((p + VM_PASSED)) f=$((f + VM_FAILED)) s=$((s + VM_SKIPPED))
-	why=$(grep -m1 -iE 'error|fail' "$dir/hop1.log" || echo "no error from the destination")
+	# Refused by the load itself (not a connection or a command line)
+	why=$(grep -m1 'failed to load' "$dir/hop1.log") || { ok=0; why="no load error"; }
 	result "$ok" "refused: $(head -1 "$dir/migration.txt"); destination: $why"
 }
 

@@ -36,8 +36,18 @@ vm_cmdline() {
 # ran; vm_boot sets EDU_DMA_DELAY_MS (default 1: a transfer still completes
 # asynchronously). A stock QEMU keeps its 100 ms.
 edu_delay_settable() {
-	[[ " ${QEMU_ARGS[*]} " == *" edu "* ]] &&
-		"$QEMU" -device edu,help 2>/dev/null | grep -q 'dma-delay-ms='
+	local a has=0
+	for a in "${QEMU_ARGS[@]}"; do
+		[[ $a == edu || $a == edu,* ]] && has=1
+	done
+	((has)) || return 1
+	# One probe per QEMU binary and shell
+	if [ "${EDU_DELAY_QEMU:-}" != "$QEMU" ]; then
+		EDU_DELAY_QEMU=$QEMU EDU_DELAY_OK=0
+		"$QEMU" -device edu,help 2>/dev/null | grep -q 'dma-delay-ms=' &&
+			EDU_DELAY_OK=1
+	fi
+	((EDU_DELAY_OK))
 }
 
 # vm_boot IMAGE INITRD LOG CMDLINE [TIMEOUT]: boot the profile's machine

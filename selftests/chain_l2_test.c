@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "guest_util.h"
@@ -124,27 +125,31 @@ TEST_F(chain, roundtrip_sizes)
 /*
  * The host keeps edu's context descriptor at a guest-physical window that
  * the device reports in a HOST_WINDOW probe property. The guest module
- * says so at probe and maps no page there, while the page after the
- * window maps.
+ * names it at probe and maps no page there (one refusal line), while the
+ * first page after the window maps.
  */
 TEST_F(chain, host_window_not_mapped)
 {
-	unsigned long long start, end;
-	char line[256], arg[32], res[256];
+	unsigned long long start, end, page = sysconf(_SC_PAGESIZE);
+	char text[96], line[256], arg[32], res[256];
+	int refusals;
 
 	if (strcmp(self->want, "table"))
 		SKIP(return, "no host window outside table mode");
-	ASSERT_EQ(0, klog_after("host structures at [", line, sizeof(line)));
+	snprintf(text, sizeof(text), "%s: host structures at [", self->bdf);
+	ASSERT_EQ(0, klog_after(text, line, sizeof(line)));
 	if (sscanf(line, "%llx-%llx", &start, &end) != 2)
 		ASSERT_TRUE(false) TH_LOG("no window in \"%s\"", line);
 	TH_LOG("host window [%#llx-%#llx]", start, end);
 
-	snprintf(arg, sizeof(arg), "%#llx", start);
+	refusals = klog_count("meets the host window");
+	snprintf(arg, sizeof(arg), "%#llx", start & ~(page - 1));
 	ASSERT_EQ(0, edu_cmd("map_phys", arg));
 	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
 	EXPECT_NE(NULL, strstr(res, "err=-22 ")) TH_LOG("%s", res);
+	EXPECT_EQ(refusals + 1, klog_count("meets the host window"));
 
-	snprintf(arg, sizeof(arg), "%#llx", end + 1);
+	snprintf(arg, sizeof(arg), "%#llx", (end | (page - 1)) + 1);
 	ASSERT_EQ(0, edu_cmd("map_phys", arg));
 	ASSERT_EQ(0, edu_read("result", res, sizeof(res)));
 	EXPECT_NE(NULL, strstr(res, "err=0 ")) TH_LOG("%s", res);
