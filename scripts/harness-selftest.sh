@@ -61,4 +61,6 @@ good | sed 's/^### BEGIN kmemleak/### BEGIN kmemleak\nunreferenced object 0xffff
 expect "kmemleak report" 2 1
 good | sed 's/^### END good_test.*//' >"$tmp/log"
 expect "unterminated output" 2 1
+good | sed "s/^\[    1.0\] arm-smmu.*/[    9.1] vfio_nest: version magic '7.2.13-iommu-nest SMP' should be '7.2.13-iommu-nest-kasan SMP'/" >"$tmp/log"
+expect "module built for another kernel" 2 1
 ((fails == 0)) || die "$fails parser check(s) failed"
