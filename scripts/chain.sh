@@ -31,7 +31,9 @@
 # CHAIN_ACCEL=kvm|tcg (tcg forces L2 onto TCG), CHAIN_L2_KMEMLEAK=1 (kmemleak
 # in L2 too; off by default, L1's is always on), VM_TIMEOUT (s, whole L1 run, default
 # 1200), L2_TIMEOUT (s, the inner QEMU under KVM, default 300; 3x under TCG),
-# KFLAVOUR (debug).
+# KFLAVOUR (debug: L1's kernel flavour), CHAIN_L2_FLAVOUR (L2's, default
+# L1's; e.g. KFLAVOUR=debug64k for a 64K-page L1 over L2's 4K tables, or
+# CHAIN_L2_FLAVOUR=debug64k for L2's 64K tables over L1's 4K stage 2).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/vmrun.sh"
@@ -52,13 +54,16 @@ mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR"/{console.log,summary.txt,counts}
 t0=$SECONDS
 
-kdir=$(bash "$TOP/scripts/kernel.sh" "${KFLAVOUR:-debug}")
+l1fl=${KFLAVOUR:-debug} l2fl=${CHAIN_L2_FLAVOUR:-${KFLAVOUR:-debug}}
+kdir=$(bash "$TOP/scripts/kernel.sh" "$l1fl")
+kdir2=$(bash "$TOP/scripts/kernel.sh" "$l2fl")
+# L2's flavour first, so that the tree ends built for L1's.
+base2=""
+[ "$l2fl" = "$l1fl" ] || base2=$(vm_base "$kdir2" "$l2fl")
+base=$(vm_base "$kdir" "$l1fl")
+base2=${base2:-$base}
 image=$kdir/arch/arm64/boot/Image
-if [ "${NO_BUILD:-0}" != 1 ]; then
-	bash "$TOP/scripts/build.sh" "$kdir" >&2
-fi
-base=$RESULTS/initramfs-${KFLAVOUR:-debug}.cpio
-[ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
+image2=$kdir2/arch/arm64/boot/Image
 case ${CHAIN_INNER_QEMU:-patched} in
 debian) inner=$(bash "$TOP/scripts/chain/inner-qemu.sh") ;;
 patched)
@@ -66,7 +71,7 @@ patched)
 	inner=$(INNER_QEMU_BIN=$bin bash "$TOP/scripts/chain/inner-qemu.sh") ;;
 *) die "CHAIN_INNER_QEMU is debian or patched" ;;
 esac
-say "kernel $(cat "$kdir/include/config/kernel.release") for L1 and L2, inner QEMU $(cat "$inner/.version") (arm64, $(du -sh "$inner" | cut -f1))"
+say "L1 kernel $(cat "$kdir/include/config/kernel.release") ($l1fl), L2 $l2fl, inner QEMU $(cat "$inner/.version") (arm64, $(du -sh "$inner" | cut -f1))"
 
 # L2: the base initramfs plus a test list per run (scripts/chain/RUN.list;
 # programs missing from this checkout are dropped with a note, never silently).
@@ -84,7 +89,7 @@ for run in "${runs[@]}"; do
 		fi
 	done >"$stage/$run/tests.list"
 	(cd "$stage/$run" && find . -print0 | cpio --null -o -H newc --quiet) >"$stage/tests.cpio"
-	cat "$base" "$stage/tests.cpio" >"$stage/l1/chain/$run.cpio"
+	cat "$base2" "$stage/tests.cpio" >"$stage/l1/chain/$run.cpio"
 	cp "$stage/$run/tests.list" "$stage/l1/chain/$run.list"
 	cp "$stage/$run/tests.list" "$RUN_DIR/$run.list"
 done
@@ -92,7 +97,7 @@ done
 # L1: the base initramfs, the chain payload, L1's test list.
 cp -a "$inner"/. "$stage/l1/"
 rm -f "$stage/l1/.done" "$stage/l1/.version"
-cp "$image" "$stage/l1/chain/Image"
+cp "$image2" "$stage/l1/chain/Image"
 # kmemleak in L2 costs about a minute nested (two scans of L2's RAM two
 # levels down); the guest module's leaks are checked by the single-VM profiles.
 l2cmd="kmemleak=off"
@@ -124,7 +129,7 @@ l2to=${L2_TIMEOUT:-300}
 # L2 gets l2to under KVM, 3 * l2to under TCG (scripts/chain/l1.sh).
 vmto=${VM_TIMEOUT:-$((3 * l2to + 300))}
 KERNEL_ARGS=""
-cmdline=$(vm_cmdline "${KFLAVOUR:-debug}" "nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to")
+cmdline=$(vm_cmdline "$l1fl" "nest.timeout=$((3 * l2to + 120)) chain.l2_timeout=$l2to")
 say "booting L1: $QEMU ($($QEMU --version | head -1 | awk '{print $4}')), TCG, ${QEMU_ARGS[*]}, -m $MEM, initramfs $(($(stat -c %s "$RUN_DIR/initramfs.cpio") >> 20)) MB"
 start=$SECONDS
 VM_BACKGROUND=1 vm_boot "$image" "$RUN_DIR/initramfs.cpio" "$RUN_DIR/console.log" "$cmdline" "$vmto"

@@ -48,10 +48,7 @@ rm -f "$RUN_DIR"/{counts,seconds}
 flavour=${KFLAVOUR:-debug}
 kdir=$(bash "$TOP/scripts/kernel.sh" "$flavour")
 image=$kdir/arch/arm64/boot/Image
-[ "${NO_BUILD:-0}" = 1 ] || bash "$TOP/scripts/build.sh" "$kdir" >&2
-base=$RESULTS/initramfs-$flavour.cpio
-[ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] ||
-	bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
+base=$(vm_base "$kdir" "$flavour")
 cmdline=$(vm_cmdline "$flavour" "nest.timeout=${TEST_TIMEOUT:-600}")
 FIRMWARE="" KERNEL_ARGS=""
 profile_viommu_pgt

@@ -58,7 +58,6 @@ image=${image:-$kdir/arch/arm64/boot/Image}
 [ -s "$image" ] || die "no kernel image $image"
 RUN_DIR=$RESULTS/$profile
 mkdir -p "$RUN_DIR"
-[ "${NO_BUILD:-0}" = 1 ] || bash "$TOP/scripts/build.sh" "$kdir" >&2
 
 list=$RUN_DIR/tests.list
 if (($#)); then
@@ -71,8 +70,7 @@ fi
 
 FIRMWARE="" KERNEL_ARGS=""
 QEMU_OVERRIDE=${qemu:-${QEMU_OVERRIDE:-}} "$fn"
-base=$RESULTS/initramfs-$flavour.cpio
-[ "${NO_BUILD:-0}" = 1 ] && [ -e "$base" ] || bash "$TOP/scripts/initramfs.sh" "$kdir" "$base"
+base=$(vm_base "$kdir" "$flavour")
 vm_initrd "$base" "$list" "$RUN_DIR/initramfs.cpio"
 
 cmdline=$(vm_cmdline "$flavour" "nest.timeout=${TEST_TIMEOUT:-600}${BENCH_SECONDS:+ bench.seconds=$BENCH_SECONDS}")

@@ -8,6 +8,21 @@
 # -kernel/-initrd/-append over fw_cfg) and KERNEL_ARGS (added to the kernel
 # command line).
 
+# vm_base KDIR FLAVOUR: print the base initramfs of the kernel flavour
+# (results/initramfs-FLAVOUR.cpio): the project's modules and selftests
+# built against KDIR and packed, now, unless NO_BUILD=1 and it exists
+# (make check builds and packs every flavour before the lanes). Modules are
+# built in the tree, so each flavour's archive is packed right after its
+# build.
+vm_base() {
+	local kd=$1 base=$RESULTS/initramfs-$2.cpio
+	if [ "${NO_BUILD:-0}" != 1 ] || [ ! -e "$base" ]; then
+		bash "$TOP/scripts/build.sh" "$kd" >&2
+		bash "$TOP/scripts/initramfs.sh" "$kd" "$base" >&2
+	fi
+	echo "$base"
+}
+
 # vm_initrd BASE LIST OUT: BASE (initramfs.sh's archive) followed by a second
 # archive that holds LIST as /tests.list (the kernel unpacks both in order).
 vm_initrd() {
