@@ -22,7 +22,8 @@
 # without IOMMUFD, a guest module that does not load, or a failing test.
 # Logs: results/distro/ID/. Environment: DISTRO_KERNELS, DISTRO_SRC (test
 # another source tree, e.g. a compat fix in progress), DISTRO_PROFILES
-# (default "viommu viommu-pgt"), DISTRO_RUNLIST, VM_TIMEOUT.
+# (default "viommu viommu-pgt"), DISTRO_RUNLIST, DISTRO_NO_16K=1 (leave the
+# 16K-page kernels out: make check's core set), VM_TIMEOUT.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/vmrun.sh"
@@ -100,6 +101,8 @@ else
 		d=$(dirname "$d")
 		[[ " ${kernels[*]} " == *" $(basename "$d") "* ]] || { log "distro: dropping old $(basename "$d") from the cache"; rm -rf "$d"; }
 	done
+	[ "${DISTRO_NO_16K:-0}" = 1 ] &&
+		mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | grep -v -- '-16k$')
 fi
 
 # PROFILE -> its programs of selftests/run.list that are built (static arm64

@@ -17,8 +17,9 @@
 #
 # Environment: KFLAVOUR (debug|base|kasan: the harness kernel to use),
 # VM_TIMEOUT (s, whole VM), TEST_TIMEOUT (s, per program), NO_BUILD=1 (skip
-# the module/selftest/initramfs build: make check builds once for all).
-# Logs: results/PROFILE/console.log.
+# the module/selftest/initramfs build: make check builds once for all),
+# RUN_NAME (name of the run in the result line and results/, default PROFILE).
+# Logs: results/RUN_NAME/console.log.
 #
 # Example, one test on your own kernel and QEMU:
 #   bash scripts/vm.sh --kdir ~/linux/out --qemu ~/qemu/build/qemu-system-aarch64 \
@@ -28,7 +29,7 @@ set -euo pipefail
 . "$TOP/scripts/vmrun.sh"
 . "$TOP/scripts/profiles.sh"
 
-usage() { sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 kdir="" image="" qemu=""
 while (($#)); do
 	case $1 in
@@ -56,7 +57,8 @@ else
 fi
 image=${image:-$kdir/arch/arm64/boot/Image}
 [ -s "$image" ] || die "no kernel image $image"
-RUN_DIR=$RESULTS/$profile
+name=${RUN_NAME:-$profile}
+RUN_DIR=$RESULTS/$name
 mkdir -p "$RUN_DIR"
 
 list=$RUN_DIR/tests.list
@@ -83,7 +85,7 @@ echo $((SECONDS - start)) >"$RUN_DIR/seconds"
 
 vm_count "$RUN_DIR/console.log" "$profile" "$list"
 echo "$VM_PASSED $VM_FAILED $VM_SKIPPED" >"$RUN_DIR/counts"
-echo "$profile: $VM_PASSED passed, $VM_FAILED failed, $VM_SKIPPED skipped ($((SECONDS - start)) s; log $RUN_DIR/console.log)"
+echo "$name: $VM_PASSED passed, $VM_FAILED failed, $VM_SKIPPED skipped ($((SECONDS - start)) s; log $RUN_DIR/console.log)"
 if ((VM_FAILED)); then
 	echo "--- tail of $RUN_DIR/console.log ---"
 	tail -n 40 "$RUN_DIR/console.log"
