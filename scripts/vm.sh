@@ -15,7 +15,7 @@
 #   --qemu FILE    qemu-system-aarch64 to run instead of the profile's
 #   -h, --help     this text
 #
-# Environment: KFLAVOUR (debug|base|kasan: the harness kernel to use),
+# Environment: KFLAVOUR (debug|base|kasan|debug64k: the harness kernel to use),
 # VM_TIMEOUT (s, whole VM), TEST_TIMEOUT (s, per program), NO_BUILD=1 (skip
 # the module/selftest/initramfs build: make check builds once for all),
 # RUN_NAME (name of the run in the result line and results/, default PROFILE).
@@ -29,7 +29,7 @@ set -euo pipefail
 . "$TOP/scripts/vmrun.sh"
 . "$TOP/scripts/profiles.sh"
 
-usage() { sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 kdir="" image="" qemu=""
 while (($#)); do
 	case $1 in
