@@ -33,7 +33,9 @@
 # 1200), L2_TIMEOUT (s, the inner QEMU under KVM, default 300; 3x under TCG),
 # KFLAVOUR (debug: L1's kernel flavour), CHAIN_L2_FLAVOUR (L2's, default
 # L1's; e.g. KFLAVOUR=debug64k for a 64K-page L1 over L2's 4K tables, or
-# CHAIN_L2_FLAVOUR=debug64k for L2's 64K tables over L1's 4K stage 2).
+# CHAIN_L2_FLAVOUR=debug64k for L2's 64K tables over L1's 4K stage 2),
+# CHAIN_NAME (the run's name in its result lines and results/, default
+# chain).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/vmrun.sh"
@@ -49,7 +51,8 @@ esac
 
 say() { printf '[%(%H:%M:%S)T] chain: %s\n' -1 "$*"; }
 
-RUN_DIR=$RESULTS/chain
+name=${CHAIN_NAME:-chain}
+RUN_DIR=$RESULTS/$name
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR"/{console.log,summary.txt,counts}
 t0=$SECONDS
@@ -165,7 +168,7 @@ wait $qpid || rc=$?
 secs=$((SECONDS - start))
 ((rc == 137)) && say "L1 killed after $vmto s"
 
-vm_count "$RUN_DIR/console.log" chain "$RUN_DIR/tests.list" >"$RUN_DIR/summary.txt"
+vm_count "$RUN_DIR/console.log" "$name" "$RUN_DIR/tests.list" >"$RUN_DIR/summary.txt"
 if ((check)); then
 	grep -v '^  pass ' "$RUN_DIR/summary.txt" || true
 else
@@ -180,7 +183,7 @@ l2line=$(grep -o 'L2 \(kvm\|tcg\): [0-9.]* s from inner QEMU start to exit.*' "$
 echo "L1 wall $secs s; $l2line" >"$RUN_DIR/times.txt"
 say "$l2line"
 say "logs: $RUN_DIR/console.log (L2 lines prefixed 'l2| '), $RUN_DIR/summary.txt"
-echo "chain: $p passed, $f failed, $s skipped ($((SECONDS - t0)) s; L1 run $secs s; log $RUN_DIR/console.log)"
+echo "$name: $p passed, $f failed, $s skipped ($((SECONDS - t0)) s; L1 run $secs s; log $RUN_DIR/console.log)"
 if ((f)); then
 	echo "--- tail of $RUN_DIR/console.log ---"
 	tail -n 40 "$RUN_DIR/console.log"

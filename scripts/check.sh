@@ -152,13 +152,16 @@ vm_counts() {
 }
 
 # lane JOB...: run VM jobs one after the other (a job is a profile name,
-# "chain", "distro", "migrate" or "static").
+# "chain", "chain-64k", "core-host", "distro", "migrate" or "static").
 run_job() {
 	local j=$1 t=$SECONDS
 	rm -f "$RESULTS/$j/counts"
 	case $j in
 	static) static_job ;;
 	chain) NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check ;;
+	# L2's 64K io-pgtable tables as stage 1 over L1's 4K stage 2
+	chain-64k) NO_BUILD=1 CHAIN_NAME=chain-64k CHAIN_L2_FLAVOUR=debug64k \
+		bash "$TOP/scripts/chain.sh" --check ;;
 	migrate) NO_BUILD=1 bash "$TOP/scripts/migrate.sh" ;;
 	distro) if [ "${CHECK_SET:-all}" = core ]; then DISTRO_NO_16K=1 bash "$TOP/scripts/distro.sh"
 		else bash "$TOP/scripts/distro.sh"; fi ;;
@@ -187,7 +190,7 @@ lane() {
 # job_seconds).
 jobs=("${profiles[@]}" static)
 (($#)) || jobs+=(chain distro)
-(($#)) || [ "${CHECK_SET:-all}" = core ] || jobs+=(migrate)
+(($#)) || [ "${CHECK_SET:-all}" = core ] || jobs+=(chain-64k migrate)
 mapfile -t jobs < <(for j in "${jobs[@]}"; do
 	echo "$(job_seconds "$j") $j"
 done | sort -rn | awk '{ print $2 }')
@@ -219,7 +222,7 @@ for j in "${profiles[@]}"; do
 done
 if ! (($#)); then
 	vm_counts chain
-	[ "${CHECK_SET:-all}" = core ] || vm_counts migrate
+	[ "${CHECK_SET:-all}" = core ] || { vm_counts chain-64k; vm_counts migrate; }
 	# The distro matrix is one harness step.
 	result distro "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null || echo 1)" \
 		"$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" \
