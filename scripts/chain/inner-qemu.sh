@@ -53,6 +53,14 @@ if [ -e "$out/.done" ]; then
 	echo "$out"
 	exit 0
 fi
+# One assembly at a time (make check's two chain jobs ask together on a
+# cold cache, and share root-tmp): a second caller waits, then finds it done.
+exec 8>"$CH/inner-qemu.lock"
+flock 8
+if [ -e "$out/.done" ]; then
+	echo "$out"
+	exit 0
+fi
 
 # Download what is missing (apt-get download picks exactly these versions).
 need=()
