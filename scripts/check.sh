@@ -20,6 +20,8 @@ set -uo pipefail
 . "$TOP/scripts/profiles.sh"
 
 t0=$SECONDS
+core=0
+[ "${CHECK_SET:-all}" = core ] && core=1
 passed=0 failed=0 skipped=0
 mkdir -p "$RESULTS"
 summary=$RESULTS/summary.txt
@@ -108,12 +110,11 @@ if (($#)); then
 	profiles=("$@")
 else
 	mapfile -t profiles < <(awk '!/^#/ && NF { if (!seen[$1]++) print $1 }' "$TOP/selftests/run.list")
-	[ "${CHECK_SET:-all}" = core ] &&
+	((core)) &&
 		mapfile -t profiles < <(for p in "${profiles[@]}"; do
 			[ "$(profile_flavour "$p")" = debug ] && echo "$p"; done; echo core-host)
 fi
 mapfile -t flavours < <(for p in "${profiles[@]}"; do profile_flavour "$p"; done | sort -u)
-[ "${CHECK_SET:-all}" = core ] && flavours=(debug)
 for fl in "${flavours[@]}"; do
 	step "kernel-$fl" bash "$TOP/scripts/kernel.sh" "$fl" || finish
 done
@@ -163,8 +164,7 @@ run_job() {
 	chain-64k) NO_BUILD=1 CHAIN_NAME=chain-64k CHAIN_L2_FLAVOUR=debug64k \
 		bash "$TOP/scripts/chain.sh" --check ;;
 	migrate) NO_BUILD=1 bash "$TOP/scripts/migrate.sh" ;;
-	distro) if [ "${CHECK_SET:-all}" = core ]; then DISTRO_NO_16K=1 bash "$TOP/scripts/distro.sh"
-		else bash "$TOP/scripts/distro.sh"; fi ;;
+	distro) DISTRO_NO_16K=$core bash "$TOP/scripts/distro.sh" ;;
 	# core set: the host functional suite on the debug kernel
 	core-host) KFLAVOUR=debug NO_BUILD=1 RUN_NAME=core-host \
 		bash "$TOP/scripts/vm.sh" smmuv3-nest-kasan host_nest_test ;;
@@ -186,11 +186,11 @@ lane() {
 	for j in "$@"; do run_job "$j"; done
 }
 
-# Two lanes, longest jobs first, each job to the lane that frees first (by
+# CHECK_LANES lanes, longest jobs first, each job to the lane that frees first (by
 # job_seconds).
 jobs=("${profiles[@]}" static)
 (($#)) || jobs+=(chain distro)
-(($#)) || [ "${CHECK_SET:-all}" = core ] || jobs+=(chain-64k migrate)
+(($#)) || ((core)) || jobs+=(chain-64k migrate)
 mapfile -t jobs < <(for j in "${jobs[@]}"; do
 	echo "$(job_seconds "$j") $j"
 done | sort -rn | awk '{ print $2 }')
@@ -222,7 +222,7 @@ for j in "${profiles[@]}"; do
 done
 if ! (($#)); then
 	vm_counts chain
-	[ "${CHECK_SET:-all}" = core ] || { vm_counts chain-64k; vm_counts migrate; }
+	((core)) || { vm_counts chain-64k; vm_counts migrate; }
 	# The distro matrix is one harness step.
 	result distro "$(cat "$RESULTS/vm-distro.rc" 2>/dev/null || echo 1)" \
 		"$(sed -n 's/.* \([0-9]*\) s; details.*/\1/p' "$RESULTS/vm-distro.txt" | tail -1)" \
@@ -234,5 +234,5 @@ rc=0
 wait "$cold_pid" || rc=$?
 result deps-cold "$rc" $((SECONDS - cold_t)) "$RESULTS/step-deps-cold.log"
 # README's test count is this run's total (this check included).
-(($#)) || [ "${CHECK_SET:-all}" = core ] || step doc-count python3 "$TOP/scripts/doc-check.py" --count $((passed + failed + skipped + 1))
+(($#)) || ((core)) || step doc-count python3 "$TOP/scripts/doc-check.py" --count $((passed + failed + skipped + 1))
 finish

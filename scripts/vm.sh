@@ -83,7 +83,7 @@ vm_boot "$image" "$RUN_DIR/initramfs.cpio" "$RUN_DIR/console.log" "$cmdline" || 
 echo $((SECONDS - start)) >"$RUN_DIR/seconds"
 ((rc == 137)) && log "vm: $profile: killed after ${VM_TIMEOUT:-1500} s"
 
-vm_count "$RUN_DIR/console.log" "$profile" "$list"
+vm_count "$RUN_DIR/console.log" "$name" "$list"
 echo "$VM_PASSED $VM_FAILED $VM_SKIPPED" >"$RUN_DIR/counts"
 echo "$name: $VM_PASSED passed, $VM_FAILED failed, $VM_SKIPPED skipped ($((SECONDS - start)) s; log $RUN_DIR/console.log)"
 if ((VM_FAILED)); then
