@@ -96,13 +96,14 @@ finish() {
 	exit
 }
 
+step deps bash "$TOP/scripts/deps.sh" || finish
 # The dependency stage again, into an empty cache, in the background: proves
 # on every run that a fresh machine gets each artifact later steps read.
+# After deps, not beside it: on a fresh machine both installed the system
+# packages at once and one apt-get failed on the other's lock.
 nice -n 19 bash "$TOP/scripts/deps-cold.sh" >"$RESULTS/step-deps-cold.log" 2>&1 &
 cold_pid=$!
 cold_t=$SECONDS
-
-step deps bash "$TOP/scripts/deps.sh" || finish
 step harness bash "$TOP/scripts/harness-selftest.sh"
 step docs python3 "$TOP/scripts/doc-check.py"
 

@@ -20,7 +20,7 @@ done
 if ((${#need[@]})); then
 	log "apt: installing ${need[*]}"
 	apt_system_update_once
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+	apt_system install -y --no-install-recommends "${need[@]}"
 fi
 
 # Stock QEMU 10.0.x (bookworm-backports) for the classic tests; the project's
@@ -28,7 +28,8 @@ fi
 if ! qemu-system-aarch64 --version 2>/dev/null | grep -q 'version 10\.'; then
 	log "apt: installing qemu-system-arm from bookworm-backports (private state)"
 	papt bookworm update >/dev/null
-	DEBIAN_FRONTEND=noninteractive papt bookworm install -y -t bookworm-backports \
+	DEBIAN_FRONTEND=noninteractive papt bookworm -o DPkg::Lock::Timeout=600 \
+		install -y -t bookworm-backports \
 		--no-install-recommends qemu-system-arm >/dev/null
 fi
 

@@ -12,10 +12,29 @@ export CACHE RESULTS LINUX_SOURCE
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# apt_system APT-GET-ARGS...: apt-get on the system state, quiet. On a fresh
+# machine another apt (apt-daily, unattended-upgrades) may hold a lock for
+# minutes: wait for it (up to 10 min) instead of failing. DPkg::Lock::Timeout
+# covers dpkg's lock; bookworm's apt does not apply it to the lists lock of
+# "update", hence the retry.
+apt_system() {
+	local i err
+	for ((i = 0; i < 120; i++)); do
+		err=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" 2>&1 >/dev/null) &&
+			return 0
+		grep -q 'Could not get lock' <<<"$err" || break
+		((i)) || log "apt: waiting for another apt: $(grep -m1 -o 'held by process.*' <<<"$err")"
+		sleep 5
+	done
+	echo "$err" >&2
+	return 1
+}
+
+# apt_system_update_once: the system's "apt-get update", at most once a day.
 apt_system_update_once() {
 	local stamp=/var/lib/apt/periodic/iommu-nest-update
 	if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
-		apt-get update >/dev/null
+		apt_system update
 		mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 	fi
 }
