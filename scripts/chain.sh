@@ -34,7 +34,7 @@
 # KFLAVOUR (debug: L1's kernel flavour), CHAIN_L2_FLAVOUR (L2's, default
 # L1's; e.g. KFLAVOUR=debug64k for a 64K-page L1 over L2's 4K tables, or
 # CHAIN_L2_FLAVOUR=debug64k for L2's 64K tables over L1's 4K stage 2),
-# CHAIN_NAME (the run's name in its result lines and results/, default
+# RUN_NAME (the run's name in its result lines and results/, default
 # chain).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -51,7 +51,7 @@ esac
 
 say() { printf '[%(%H:%M:%S)T] chain: %s\n' -1 "$*"; }
 
-name=${CHAIN_NAME:-chain}
+name=${RUN_NAME:-chain}
 RUN_DIR=$RESULTS/$name
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR"/{console.log,summary.txt,counts}

@@ -162,7 +162,7 @@ run_job() {
 	static) static_job ;;
 	chain) NO_BUILD=1 bash "$TOP/scripts/chain.sh" --check ;;
 	# L2's 64K io-pgtable tables as stage 1 over L1's 4K stage 2
-	chain-64k) NO_BUILD=1 CHAIN_NAME=chain-64k CHAIN_L2_FLAVOUR=debug64k \
+	chain-64k) NO_BUILD=1 RUN_NAME=chain-64k CHAIN_L2_FLAVOUR=debug64k \
 		bash "$TOP/scripts/chain.sh" --check ;;
 	migrate) NO_BUILD=1 bash "$TOP/scripts/migrate.sh" ;;
 	distro) DISTRO_NO_16K=$core bash "$TOP/scripts/distro.sh" ;;

@@ -195,24 +195,35 @@ static inline bool viommu_has_knobs(void)
 #define SYSLOG_ACTION_READ_ALL		3
 #define SYSLOG_ACTION_SIZE_BUFFER	10
 
+/* The whole kernel log buffer, NUL-terminated, to free(); NULL if unreadable */
+static inline char *klog_read(void)
+{
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *buf;
+	int n;
+
+	if (size <= 0)
+		return NULL;
+	buf = malloc(size + 1);
+	if (!buf)
+		return NULL;
+	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, size);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 /* How many times the kernel log buffer holds @text; -1 if unreadable */
 static inline int klog_count(const char *text)
 {
-	int len = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
-	char *buf, *p;
-	int n, found = 0;
+	char *buf = klog_read(), *p;
+	int found = 0;
 
-	if (len <= 0)
-		return -1;
-	buf = malloc(len + 1);
 	if (!buf)
 		return -1;
-	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, len);
-	if (n < 0) {
-		free(buf);
-		return -1;
-	}
-	buf[n] = 0;
 	for (p = strstr(buf, text); p; p = strstr(p + 1, text))
 		found++;
 	free(buf);
@@ -225,24 +236,14 @@ static inline int klog_count(const char *text)
  */
 static inline int klog_after(const char *text, char *out, size_t len)
 {
-	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
-	char *buf, *p, *last = NULL;
-	int n;
+	char *buf = klog_read(), *p, *last = NULL;
 
-	if (size <= 0)
-		return -1;
-	buf = malloc(size + 1);
 	if (!buf)
 		return -1;
-	n = klogctl(SYSLOG_ACTION_READ_ALL, buf, size);
-	if (n >= 0) {
-		buf[n] = 0;
-		for (p = strstr(buf, text); p; p = strstr(p + 1, text))
-			last = p + strlen(text);
-		if (last)
-			snprintf(out, len, "%.*s", (int)strcspn(last, "\n"),
-				 last);
-	}
+	for (p = strstr(buf, text); p; p = strstr(p + 1, text))
+		last = p + strlen(text);
+	if (last)
+		snprintf(out, len, "%.*s", (int)strcspn(last, "\n"), last);
 	free(buf);
 	return last ? 0 : -1;
 }
