@@ -33,6 +33,9 @@ static int viommu_stats_show(struct seq_file *s, void *unused)
 	viommu_stat_line(s, "bad_responses", &st->bad_responses);
 	viommu_stat_line(s, "attach_rollbacks", &st->attach_rollbacks);
 	viommu_stat_line(s, "leaked_tables", &st->leaked_tables);
+	seq_printf(s, "granules_offered: %#x\n",
+		   atomic_read(&st->granules_offered));
+	seq_printf(s, "granules_used: %#x\n", atomic_read(&st->granules_used));
 	seq_printf(s, "last_fault: endpoint %u reason %u address %#llx\n",
 		   READ_ONCE(viommu->last_fault_endpoint),
 		   READ_ONCE(viommu->last_fault_reason),

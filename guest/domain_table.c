@@ -356,6 +356,8 @@ int viommu_table_init(struct viommu_domain *vdomain,
 	ret = viommu_table_publish(vdomain);
 	if (ret)
 		goto err_free_ops;
+	atomic_or(caps->granules, &viommu->stats.granules_offered);
+	atomic_or(1U << shift, &viommu->stats.granules_used);
 	return 0;
 
 err_free_ops:

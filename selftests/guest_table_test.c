@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "guest_util.h"
@@ -51,6 +52,26 @@ TEST_F(table, map_unmap_never_trap)
 	EXPECT_LE(inval0 + 16, viommu_stat("invalidations"));
 	/* A slow device (viommu-pgt-slow) is not a broken one */
 	EXPECT_EQ(0, viommu_stat("broken"));
+}
+
+/*
+ * The granule rule (docs/guest.md, Page sizes): the largest offered granule
+ * not above PAGE_SIZE, and no other, in every table domain so far.
+ */
+TEST_F(table, granule_largest_fitting_page_size)
+{
+	long long offered = viommu_stat("granules_offered");
+	long long used = viommu_stat("granules_used");
+	long long fit;
+
+	ASSERT_LT(0, offered);
+	fit = offered & ((sysconf(_SC_PAGESIZE) << 1) - 1);
+	ASSERT_NE(0, fit);
+	while (fit & (fit - 1))
+		fit &= fit - 1;
+	TH_LOG("offered %#llx, used %#llx, PAGE_SIZE %#lx", offered, used,
+	       sysconf(_SC_PAGESIZE));
+	EXPECT_EQ(fit, used);
 }
 
 TEST_HARNESS_MAIN
