@@ -13,7 +13,7 @@
 # CHECK_SET=core: only the core suites (every profile on the debug kernel,
 # host_nest_test on the debug kernel instead of the KASAN lane with its
 # fuzzer and fail-nth, the chain, the distro matrix without its 16K row): the
-# set whose warm time is held to 5 minutes. The KASAN, 64K and migration
+# set whose warm time is held to 5 minutes. The KASAN, 16K, 64K and migration
 # lanes report their own cost in the full run's time table.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"

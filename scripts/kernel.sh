@@ -5,8 +5,8 @@
 # (allnoconfig + scripts/kconfig/test.config [+ FLAVOUR.config]) and print the
 # build directory. FLAVOUR is "debug" (default: the guest suites of make
 # check), "kasan" (debug + KASAN + fault injection: the host suites),
-# "base" (no debugging: benchmarks), or "debug64k" (debug with 64K pages:
-# the guest suites on larger pages).
+# "base" (no debugging: benchmarks), "debug16k" or "debug64k" (debug with
+# 16K or 64K pages: the guest suites on larger pages).
 # The build is cached under $CACHE/kernel, keyed by source version + fragment
 # hash, so only a changed fragment or a new linux-source rebuilds it.
 set -euo pipefail
@@ -18,8 +18,9 @@ case $flavour in
 debug) frags+=("$TOP/scripts/kconfig/debug.config") ;;
 kasan) frags+=("$TOP/scripts/kconfig/debug.config" "$TOP/scripts/kconfig/kasan.config") ;;
 base) frags+=("$TOP/scripts/kconfig/base.config") ;;
+debug16k) frags+=("$TOP/scripts/kconfig/debug.config" "$TOP/scripts/kconfig/pages16k.config") ;;
 debug64k) frags+=("$TOP/scripts/kconfig/debug.config" "$TOP/scripts/kconfig/pages64k.config") ;;
-*) die "unknown kernel flavour '$flavour' (debug, kasan, base or debug64k)" ;;
+*) die "unknown kernel flavour '$flavour' (debug, kasan, base, debug16k or debug64k)" ;;
 esac
 
 src=$(kernel_src)

@@ -58,13 +58,16 @@ profile_smmuv3_nest_kasan() { profile_smmuv3_nest; }
 # The host path on a 64K-page host kernel (debug64k): the VM's stage 2
 # has a 64K granule under the guest's 4K/16K/64K stage-1 tables.
 profile_smmuv3_nest_64k() { profile_smmuv3_nest; }
+# ... and on a 16K-page host kernel (debug16k): a 16K-granule stage 2.
+profile_smmuv3_nest_16k() { profile_smmuv3_nest; }
 
 # profile_flavour PROFILE: the test kernel flavour (scripts/kernel.sh) the
-# profile boots: "kasan" for *-kasan profiles, "debug64k" for *-64k ones,
-# "debug" for the others.
+# profile boots: "kasan" for *-kasan profiles, "debug16k" and "debug64k"
+# for *-16k and *-64k ones, "debug" for the others.
 profile_flavour() {
 	case $1 in
 	*-kasan) echo kasan ;;
+	*-16k) echo debug16k ;;
 	*-64k) echo debug64k ;;
 	*) echo debug ;;
 	esac
@@ -77,26 +80,30 @@ profile_flavour() {
 one_cpu() { SMP=1; }
 profile_viommu() { QEMU=$(stock_qemu); viommu_machine; }
 profile_viommu_pgt() { QEMU=$(patched_qemu); viommu_machine; }
+# pgt_granules MASK: viommu-pgt on one vCPU with a device that offers only
+# the page-table granules in MASK (patch 0002's pgtable-granules).
+pgt_granules() {
+	profile_viommu_pgt
+	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules="$1")
+	one_cpu
+}
 # The guest suites with 64K pages (kernel flavour debug64k): table mode on
 # a device offering every granule (64K tables), classic mode on stock QEMU,
 # and a device offering 4K only: io-pgtable builds 4K tables under 64K
 # pages, so that is table mode too, not a fallback.
 profile_viommu_pgt_64k() { profile_viommu_pgt; }
 profile_viommu_64k() { profile_viommu; }
-profile_viommu_pgt_4konly_64k() {
-	profile_viommu_pgt
-	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x1000)
-	one_cpu
-}
+profile_viommu_pgt_4konly_64k() { pgt_granules 0x1000; }
+# The same three with 16K pages (debug16k), and the fallback for a 16K
+# guest: a device offering 64K only, the one granule above its PAGE_SIZE.
+profile_viommu_pgt_16k() { profile_viommu_pgt; }
+profile_viommu_16k() { profile_viommu; }
+profile_viommu_pgt_4konly_16k() { pgt_granules 0x1000; }
+profile_viommu_pgt_nogran_16k() { pgt_granules 0x10000; }
 # viommu-pgt with a device offering only granules above the guest's 4K
 # PAGE_SIZE (16K|64K: a host SMMU without GRAN4K): the driver negotiates the
 # page-table extension and has to fall back to MAP/UNMAP domains.
-profile_viommu_pgt_nogran() {
-	QEMU=$(patched_qemu)
-	viommu_machine
-	QEMU_ARGS+=(-global virtio-iommu-device.pgtable-granules=0x14000)
-	one_cpu
-}
+profile_viommu_pgt_nogran() { pgt_granules 0x14000; }
 
 # viommu-pgt with a device that does not offer VIRTIO_IOMMU_F_BYPASS_CONFIG
 # (patch 0002's bypass-config=off): identity domains are identity-mapped
