@@ -57,7 +57,7 @@ struct viommu_stats {
 	/* Live paging domains of each kind (classic includes identity-mapped) */
 	atomic64_t	table_domains;
 	atomic64_t	classic_domains;
-	/* Granules the table domains were offered, and those they use */
+	/* Granules offered to / used by every table domain made since probe */
 	atomic_t	granules_offered;
 	atomic_t	granules_used;
 };

@@ -20,6 +20,9 @@ set -uo pipefail
 . "$TOP/scripts/profiles.sh"
 
 t0=$SECONDS
+# Each job names its own run; one RUN_NAME from the caller would give them all
+# one results/ directory.
+unset RUN_NAME
 core=0
 [ "${CHECK_SET:-all}" = core ] && core=1
 passed=0 failed=0 skipped=0

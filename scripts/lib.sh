@@ -14,16 +14,19 @@ die() { log "error: $*"; exit 1; }
 
 # apt_system APT-GET-ARGS...: apt-get on the system state, quiet. On a fresh
 # machine another apt (apt-daily, unattended-upgrades) may hold a lock for
-# minutes: wait for it (up to 10 min) instead of failing. DPkg::Lock::Timeout
-# covers dpkg's lock; bookworm's apt does not apply it to the lists lock of
-# "update", hence the retry.
+# minutes: wait for it, 10 minutes in all, instead of failing.
+# DPkg::Lock::Timeout covers dpkg's lock; bookworm's apt does not apply it to
+# the lists lock of "update", hence the retry (LC_ALL=C: the message matched).
 apt_system() {
-	local i err
-	for ((i = 0; i < 120; i++)); do
-		err=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" 2>&1 >/dev/null) &&
+	local end=$((SECONDS + 600)) said=0 err
+	while :; do
+		err=$(LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get \
+			-o DPkg::Lock::Timeout=$((end - SECONDS)) "$@" 2>&1 >/dev/null) &&
 			return 0
-		grep -q 'Could not get lock' <<<"$err" || break
-		((i)) || log "apt: waiting for another apt: $(grep -m1 -o 'held by process.*' <<<"$err")"
+		if ! grep -q 'Could not get lock' <<<"$err" || ((SECONDS + 5 >= end)); then
+			break
+		fi
+		((said++)) || log "apt: waiting for another apt: $(grep -m1 -o 'held by process.*' <<<"$err")"
 		sleep 5
 	done
 	echo "$err" >&2

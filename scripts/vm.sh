@@ -16,9 +16,10 @@
 #   -h, --help     this text
 #
 # Environment: KFLAVOUR (debug|base|kasan|debug16k|debug64k: the harness
-# kernel to use), VM_TIMEOUT (s, whole VM), TEST_TIMEOUT (s, per program), NO_BUILD=1 (skip
-# the module/selftest/initramfs build: make check builds once for all),
-# RUN_NAME (name of the run in the result line and results/, default PROFILE).
+# kernel to use), VM_TIMEOUT (s, whole VM), TEST_TIMEOUT (s, per program),
+# NO_BUILD=1 (skip the module/selftest/initramfs build: make check builds
+# once for all), RUN_NAME (name of the run in the result line and results/,
+# default PROFILE).
 # Logs: results/RUN_NAME/console.log.
 #
 # Example, one test on your own kernel and QEMU:

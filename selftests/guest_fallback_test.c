@@ -7,7 +7,8 @@
  * driver negotiates the feature, says why it does
  * not use it, and its domains are classic: DMA maps and unmaps trap as MAP and
  * UNMAP requests and no INVALIDATE is ever sent. guest_dma_test and
- * guest_blk_test check DMA itself in the same VM.
+ * guest_blk_test check DMA itself in viommu-pgt-nogran; the 16K guest's
+ * classic DMA is viommu-16k's.
  */
 #include <stdio.h>
 #include <stdlib.h>
