@@ -3,10 +3,10 @@
  * Fallback to classic MAP/UNMAP when the device offers the page-table
  * extension in a format the driver cannot use: the viommu-pgt-nogran profile
  * (scripts/profiles.sh) offers only the 16K and 64K granules, both above the
- * guest's 4K PAGE_SIZE, and viommu-pgt-nogran-16k only 64K to a 16K guest. The
- * driver negotiates the feature, says why it does
- * not use it, and its domains are classic: DMA maps and unmaps trap as MAP and
- * UNMAP requests and no INVALIDATE is ever sent. guest_dma_test and
+ * guest's 4K PAGE_SIZE, and viommu-pgt-nogran-16k only 64K to a 16K guest.
+ * The driver negotiates the feature, says why it does not use it, and its
+ * domains are classic: DMA maps and unmaps trap as MAP and UNMAP requests and
+ * no INVALIDATE is ever sent. guest_dma_test and
  * guest_blk_test check DMA itself in viommu-pgt-nogran; the 16K guest's
  * classic DMA is viommu-16k's.
  */

@@ -64,12 +64,12 @@ TEST_F(table, granule_largest_fitting_page_size)
 {
 	long long offered = viommu_stat("granules_offered");
 	long long used = viommu_stat("granules_used");
+	long page = sysconf(_SC_PAGESIZE);
 	long long fit;
 
-	TH_LOG("offered %#llx, used %#llx, PAGE_SIZE %#lx", offered, used,
-	       sysconf(_SC_PAGESIZE));
+	TH_LOG("offered %#llx, used %#llx, PAGE_SIZE %#lx", offered, used, page);
 	ASSERT_LT(0, offered);
-	fit = offered & ((sysconf(_SC_PAGESIZE) << 1) - 1);
+	fit = offered & ((page << 1) - 1);
 	ASSERT_NE(0, fit);
 	while (fit & (fit - 1))
 		fit &= fit - 1;
